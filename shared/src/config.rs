@@ -1,0 +1,258 @@
+//! Typed settings: defaults, then an optional TOML file, then `MAPLINK_*` variables.
+//!
+//! The file uses the same key names as the variables, lower-cased and without the
+//! prefix (`session_ttl_secs = 7200` ⇔ `MAPLINK_SESSION_TTL_SECS=7200`). The variable
+//! names are a public interface; every key is documented in
+//! `deploy/maplink.example.toml`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// API listen address; port 0 picks a free port (logged at start).
+    pub bind: String,
+    /// Files and, in embedded mode, the SQLite database.
+    pub data_dir: PathBuf,
+    /// Set → distributed mode on that Redis; unset → embedded SQLite.
+    pub redis_url: Option<String>,
+    pub session_ttl_secs: u64,
+    pub cleanup_interval_secs: u64,
+    pub heartbeat_interval_secs: u64,
+    pub max_upload_bytes: u64,
+    pub worker_metrics_bind: String,
+    pub log_format: LogFormat,
+    /// Jobs one worker process runs at once.
+    pub worker_concurrency: usize,
+    /// How often a worker proves to the queue that it is alive.
+    pub queue_heartbeat_secs: u64,
+    /// Missed queue heartbeats after which a worker's jobs are handed to another worker.
+    pub queue_missed_heartbeats: usize,
+    /// How often an idle worker looks for new jobs.
+    pub poll_interval_ms: u64,
+    /// Runs of one job before it is given up and marked failed.
+    pub job_max_attempts: u32,
+    /// How long a stopping worker waits for its jobs before handing them back.
+    pub shutdown_timeout_secs: u64,
+    /// How long the service remembers that an expired session existed.
+    pub tombstone_ttl_secs: u64,
+    /// Pause after each row of a job, in milliseconds (0 = none). Meant for rehearsing
+    /// long runs (heartbeats, kill tests) in staging; leave at 0 in production.
+    pub row_delay_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            redis_url: None,
+            session_ttl_secs: 7200,
+            cleanup_interval_secs: 60,
+            heartbeat_interval_secs: 5,
+            max_upload_bytes: 16 * 1024 * 1024,
+            worker_metrics_bind: "127.0.0.1:9464".into(),
+            log_format: LogFormat::Text,
+            worker_concurrency: 4,
+            queue_heartbeat_secs: 5,
+            queue_missed_heartbeats: 3,
+            poll_interval_ms: 200,
+            job_max_attempts: 3,
+            shutdown_timeout_secs: 30,
+            tombstone_ttl_secs: 86_400,
+            row_delay_ms: 0,
+        }
+    }
+}
+
+/// How a variable's text becomes a TOML value.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Integer,
+}
+
+/// Every key, with its variable `MAPLINK_<KEY>`.
+const KEYS: &[(&str, Kind)] = &[
+    ("bind", Kind::Text),
+    ("data_dir", Kind::Text),
+    ("redis_url", Kind::Text),
+    ("session_ttl_secs", Kind::Integer),
+    ("cleanup_interval_secs", Kind::Integer),
+    ("heartbeat_interval_secs", Kind::Integer),
+    ("max_upload_bytes", Kind::Integer),
+    ("worker_metrics_bind", Kind::Text),
+    ("log_format", Kind::Text),
+    ("worker_concurrency", Kind::Integer),
+    ("queue_heartbeat_secs", Kind::Integer),
+    ("queue_missed_heartbeats", Kind::Integer),
+    ("poll_interval_ms", Kind::Integer),
+    ("job_max_attempts", Kind::Integer),
+    ("shutdown_timeout_secs", Kind::Integer),
+    ("tombstone_ttl_secs", Kind::Integer),
+    ("row_delay_ms", Kind::Integer),
+];
+
+impl Settings {
+    /// Defaults, then the file named by `config_file` or `MAPLINK_CONFIG`, then the
+    /// `MAPLINK_*` variables of the process environment.
+    pub fn load(config_file: Option<PathBuf>) -> Result<Self> {
+        let file = config_file.or_else(|| std::env::var_os("MAPLINK_CONFIG").map(PathBuf::from));
+        Self::load_from(file, |name| std::env::var(name).ok())
+    }
+
+    /// [`Settings::load`] with the environment supplied by the caller (tests).
+    pub fn load_from(
+        config_file: Option<PathBuf>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let mut table = match &config_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for (key, kind) in KEYS {
+            let var = format!("MAPLINK_{}", key.to_ascii_uppercase());
+            let Some(text) = env(&var) else { continue };
+            let value = match kind {
+                Kind::Text => toml::Value::String(text),
+                Kind::Integer => text
+                    .trim()
+                    .parse::<i64>()
+                    .map(toml::Value::Integer)
+                    .map_err(|_| Error::Config(format!("{var}={text:?} is not a whole number")))?,
+            };
+            table.insert((*key).to_owned(), value);
+        }
+        if table.get("redis_url").and_then(|v| v.as_str()) == Some("") {
+            table.remove("redis_url");
+        }
+        let settings: Settings = table
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(e.message().to_owned()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.bind.parse::<SocketAddr>().is_err() {
+            return bad(format!("bind {:?} is not an address like 127.0.0.1:8080", self.bind));
+        }
+        if self.worker_metrics_bind.parse::<SocketAddr>().is_err() {
+            return bad(format!("worker_metrics_bind {:?} is not an address", self.worker_metrics_bind));
+        }
+        if self.session_ttl_secs == 0 || self.cleanup_interval_secs == 0 {
+            return bad("session_ttl_secs and cleanup_interval_secs must be at least 1".into());
+        }
+        // A heartbeat at or beyond the TTL would let a running job's session expire.
+        if self.heartbeat_interval_secs == 0 || self.heartbeat_interval_secs >= self.session_ttl_secs {
+            return bad(format!(
+                "heartbeat_interval_secs ({}) must be at least 1 and below session_ttl_secs ({})",
+                self.heartbeat_interval_secs, self.session_ttl_secs
+            ));
+        }
+        if self.worker_concurrency == 0 || self.job_max_attempts == 0 {
+            return bad("worker_concurrency and job_max_attempts must be at least 1".into());
+        }
+        if self.queue_heartbeat_secs == 0 || self.queue_missed_heartbeats == 0 || self.poll_interval_ms == 0 {
+            return bad("queue_heartbeat_secs, queue_missed_heartbeats and poll_interval_ms must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_secs)
+    }
+
+    pub fn session_ttl_ms(&self) -> i64 {
+        i64::try_from(self.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_interval_secs)
+    }
+
+    pub fn cleanup_interval(&self) -> Duration {
+        Duration::from_secs(self.cleanup_interval_secs)
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("maplink.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.redis_url, None);
+        assert_eq!(s.session_ttl_secs, 7200);
+        assert_eq!(s.cleanup_interval_secs, 60);
+        assert_eq!(s.heartbeat_interval_secs, 5);
+        assert_eq!(s.max_upload_bytes, 16_777_216);
+        assert_eq!(s.worker_metrics_bind, "127.0.0.1:9464");
+        assert_eq!(s.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maplink.toml");
+        std::fs::write(&path, "session_ttl_secs = 600\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        let s = Settings::load_from(
+            Some(path),
+            env(&[("MAPLINK_SESSION_TTL_SECS", "900"), ("MAPLINK_LOG_FORMAT", "json")]),
+        )
+        .unwrap();
+        assert_eq!(s.session_ttl_secs, 900, "environment beats file");
+        assert_eq!(s.bind, "127.0.0.1:9000", "file beats default");
+        assert_eq!(s.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_are_reported_by_name() {
+        let err = Settings::load_from(None, env(&[("MAPLINK_SESSION_TTL_SECS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("MAPLINK_SESSION_TTL_SECS"), "{err}");
+        let err = Settings::load_from(None, env(&[("MAPLINK_HEARTBEAT_INTERVAL_SECS", "7200")])).unwrap_err();
+        assert!(err.to_string().contains("heartbeat_interval_secs"), "{err}");
+        let err = Settings::load_from(None, env(&[("MAPLINK_BIND", "localhost")])).unwrap_err();
+        assert!(err.to_string().contains("bind"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maplink.toml");
+        std::fs::write(&path, "session_ttl = 5\n").unwrap();
+        let err = Settings::load_from(Some(path), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("session_ttl"), "{err}");
+    }
+}

@@ -1,0 +1,18 @@
+//! `maplink`: everything the API and the workers share.
+//!
+//! The domain types, the session store (Redis and SQLite behind one trait), the file
+//! store, job payloads, sheet reading/writing, the pure link parser and configuration.
+//! Nothing here knows how jobs are queued or run.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod files;
+pub mod jobs;
+pub mod links;
+pub mod session;
+pub mod sheet;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{Error, Result};

@@ -1,0 +1,407 @@
+//! Redis session store: a hash per session plus a sorted set scored by `last_seen_at`.
+//!
+//! Every key carries the `{maplink}` hash tag, so a script touching a session and the
+//! index stays on one cluster slot. Each mutation that must be atomic (touch, start a
+//! run, conditional update, claim) is one Lua script: Redis runs a script without
+//! interleaving any other command, which is what makes "re-check expiry, then delete"
+//! one step even with many cleaners.
+
+use std::{collections::HashMap, sync::LazyLock};
+
+use async_trait::async_trait;
+use redis::{AsyncCommands, Script, aio::ConnectionManager};
+
+use super::{
+    CLEANUP_HISTORY_LEN, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
+    UpdateOutcome,
+};
+use crate::{
+    Error, Result,
+    domain::{Counts, Session, SessionId, Tombstone, now_ms},
+};
+
+const INDEX: &str = "{maplink}:sessions:last_seen";
+const SESSION_PREFIX: &str = "{maplink}:session:";
+const TOMBSTONE_PREFIX: &str = "{maplink}:tombstone:";
+const CLEANUPS: &str = "{maplink}:cleanups";
+
+fn session_key(id: SessionId) -> String {
+    format!("{SESSION_PREFIX}{id}")
+}
+
+fn tombstone_key(id: SessionId) -> String {
+    format!("{TOMBSTONE_PREFIX}{id}")
+}
+
+/// KEYS: session hash, index. ARGV: id, now. Returns the hash, or nil if gone.
+static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+redis.call('HSET', KEYS[1], 'last_seen_at_ms', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return redis.call('HGETALL', KEYS[1])
+"#,
+    )
+});
+
+/// KEYS: session hash, index. ARGV: id, now, job id.
+/// Returns {0} missing, {1, hash} started, {2, hash} busy.
+static START_RUN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'queued' or status == 'processing' then
+  return {2, redis.call('HGETALL', KEYS[1])}
+end
+redis.call('HINCRBY', KEYS[1], 'attempt', 1)
+redis.call('HSET', KEYS[1], 'status', 'queued', 'job_id', ARGV[3], 'progress', 0,
+  'successful', 0, 'failed', 0, 'skipped', 0, 'last_seen_at_ms', ARGV[2])
+redis.call('HDEL', KEYS[1], 'error')
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return {1, redis.call('HGETALL', KEYS[1])}
+"#,
+    )
+});
+
+/// KEYS: session hash, index. ARGV: id, now, only_run ('' = any), clear_error ('1'/'0'),
+/// then field/value pairs. Returns 0 missing, 1 applied, 2 stale.
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[3] then return 2 end
+if #ARGV > 4 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+if ARGV[4] == '1' then redis.call('HDEL', KEYS[1], 'error') end
+redis.call('HSET', KEYS[1], 'last_seen_at_ms', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"#,
+    )
+});
+
+/// KEYS: index. ARGV: now, ttl ms, limit, tombstone ttl ms, session prefix, tombstone
+/// prefix. Returns a flat list of hashes (each an array) of the claimed sessions.
+static CLAIM_EXPIRED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local cutoff = tonumber(ARGV[1]) - tonumber(ARGV[2])
+-- The range query *is* the expiry check: it runs inside this script, so no touch can
+-- slip in between checking a session and deleting it.
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff, 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local key = ARGV[5] .. id
+  local fields = redis.call('HGETALL', key)
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('DEL', key)
+  if #fields > 0 then
+    local h = {}
+    for i = 1, #fields, 2 do h[fields[i]] = fields[i + 1] end
+    local idle = tonumber(ARGV[1]) - tonumber(h['last_seen_at_ms'] or ARGV[1])
+    redis.call('SET', ARGV[6] .. id, ARGV[1] .. ' ' .. idle .. ' ' .. (h['status'] or 'uploaded'),
+      'PX', tonumber(ARGV[4]))
+    table.insert(out, fields)
+  end
+end
+return out
+"#,
+    )
+});
+
+#[derive(Clone)]
+pub struct RedisSessionStore {
+    conn: ConnectionManager,
+}
+
+impl RedisSessionStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let client = redis::Client::open(url)?;
+        let conn = client.get_connection_manager().await?;
+        Ok(Self { conn })
+    }
+
+    pub fn from_connection(conn: ConnectionManager) -> Self {
+        Self { conn }
+    }
+}
+
+fn to_fields(s: &Session) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("id", s.id.to_string()),
+        ("original_filename", s.original_filename.clone()),
+        ("sanitized_filename", s.sanitized_filename.clone()),
+        ("format", s.format.extension().to_owned()),
+        ("status", s.status.as_str().to_owned()),
+        ("created_at_ms", s.created_at_ms.to_string()),
+        ("last_seen_at_ms", s.last_seen_at_ms.to_string()),
+        ("map_column", s.map_column.clone()),
+        ("total_rows", s.total_rows.to_string()),
+        ("successful", s.counts.successful.to_string()),
+        ("failed", s.counts.failed.to_string()),
+        ("skipped", s.counts.skipped.to_string()),
+        ("progress", s.progress.to_string()),
+        ("job_id", s.job_id.clone().unwrap_or_default()),
+        ("attempt", s.attempt.to_string()),
+    ];
+    if let Some(e) = &s.error {
+        f.push(("error", e.clone()));
+    }
+    f
+}
+
+fn from_fields(mut h: HashMap<String, String>) -> Result<Session> {
+    fn take(h: &mut HashMap<String, String>, k: &str) -> Result<String> {
+        h.remove(k)
+            .ok_or_else(|| Error::Corrupt(format!("session hash lacks {k}")))
+    }
+    fn num<T: std::str::FromStr>(h: &mut HashMap<String, String>, k: &str) -> Result<T> {
+        let v = take(h, k)?;
+        v.parse()
+            .map_err(|_| Error::Corrupt(format!("session field {k}={v:?} is not a number")))
+    }
+    Ok(Session {
+        id: take(&mut h, "id")?
+            .parse()
+            .map_err(|_| Error::Corrupt("bad session id".into()))?,
+        original_filename: take(&mut h, "original_filename")?,
+        sanitized_filename: take(&mut h, "sanitized_filename")?,
+        format: take(&mut h, "format")?.parse()?,
+        status: take(&mut h, "status")?.parse()?,
+        created_at_ms: num(&mut h, "created_at_ms")?,
+        last_seen_at_ms: num(&mut h, "last_seen_at_ms")?,
+        map_column: take(&mut h, "map_column")?,
+        total_rows: num(&mut h, "total_rows")?,
+        counts: Counts {
+            successful: num(&mut h, "successful")?,
+            failed: num(&mut h, "failed")?,
+            skipped: num(&mut h, "skipped")?,
+        },
+        progress: num(&mut h, "progress")?,
+        error: h.remove("error"),
+        job_id: h.remove("job_id").filter(|j| !j.is_empty()),
+        attempt: num(&mut h, "attempt")?,
+    })
+}
+
+/// Decodes an `HGETALL` reply given as an array of alternating fields and values.
+fn hash_from_value(v: redis::Value) -> Result<Option<Session>> {
+    let h: HashMap<String, String> = redis::from_redis_value(v).map_err(|e| Error::Corrupt(e.to_string()))?;
+    if h.is_empty() {
+        return Ok(None);
+    }
+    from_fields(h).map(Some)
+}
+
+#[async_trait]
+impl SessionStore for RedisSessionStore {
+    async fn create(&self, session: &Session) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let key = session_key(session.id);
+        redis::pipe()
+            .atomic()
+            .hset_multiple(&key, &to_fields(session))
+            .ignore()
+            .zadd(INDEX, session.id.to_string(), session.last_seen_at_ms)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn get(&self, id: SessionId) -> Result<Option<Session>> {
+        let mut conn = self.conn.clone();
+        let h: HashMap<String, String> = conn.hgetall(session_key(id)).await?;
+        if h.is_empty() {
+            return Ok(None);
+        }
+        from_fields(h).map(Some)
+    }
+
+    async fn touch(&self, id: SessionId) -> Result<Option<Session>> {
+        let mut conn = self.conn.clone();
+        let v: redis::Value = TOUCH
+            .key(session_key(id))
+            .key(INDEX)
+            .arg(id.to_string())
+            .arg(now_ms())
+            .invoke_async(&mut conn)
+            .await?;
+        if matches!(v, redis::Value::Nil) {
+            return Ok(None);
+        }
+        hash_from_value(v)
+    }
+
+    async fn start_run(&self, id: SessionId, job_id: &str) -> Result<StartRun> {
+        let mut conn = self.conn.clone();
+        let v: Vec<redis::Value> = START_RUN
+            .key(session_key(id))
+            .key(INDEX)
+            .arg(id.to_string())
+            .arg(now_ms())
+            .arg(job_id)
+            .invoke_async(&mut conn)
+            .await?;
+        let mut it = v.into_iter();
+        let code: i64 = match it.next() {
+            Some(c) => redis::from_redis_value(c).map_err(|e| Error::Corrupt(e.to_string()))?,
+            None => return Err(Error::Corrupt("empty start_run reply".into())),
+        };
+        let session = match it.next() {
+            Some(h) => hash_from_value(h)?,
+            None => None,
+        };
+        Ok(match (code, session) {
+            (1, Some(s)) => StartRun::Started(s),
+            (2, Some(s)) => StartRun::Busy(s),
+            _ => StartRun::Missing,
+        })
+    }
+
+    async fn update(&self, id: SessionId, update: &Update) -> Result<UpdateOutcome> {
+        let mut conn = self.conn.clone();
+        let mut inv = UPDATE.prepare_invoke();
+        inv.key(session_key(id))
+            .key(INDEX)
+            .arg(id.to_string())
+            .arg(now_ms())
+            .arg(update.only_run.map(|r| r.to_string()).unwrap_or_default())
+            .arg(if matches!(update.error, Some(None)) { "1" } else { "0" });
+        if let Some(status) = update.status {
+            inv.arg("status").arg(status.as_str());
+        }
+        if let Some(p) = update.progress {
+            inv.arg("progress").arg(p);
+        }
+        if let Some(c) = update.counts {
+            inv.arg("successful").arg(c.successful);
+            inv.arg("failed").arg(c.failed);
+            inv.arg("skipped").arg(c.skipped);
+        }
+        if let Some(Some(e)) = &update.error {
+            inv.arg("error").arg(e);
+        }
+        let code: i64 = inv.invoke_async(&mut conn).await?;
+        Ok(match code {
+            1 => UpdateOutcome::Applied,
+            2 => UpdateOutcome::Stale,
+            _ => UpdateOutcome::Missing,
+        })
+    }
+
+    async fn delete(&self, id: SessionId) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let (deleted, _): (u64, u64) = redis::pipe()
+            .atomic()
+            .del(session_key(id))
+            .zrem(INDEX, id.to_string())
+            .query_async(&mut conn)
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn list_expired(&self, ttl_ms: i64) -> Result<Vec<SessionId>> {
+        let mut conn = self.conn.clone();
+        let cutoff = now_ms() - ttl_ms;
+        let ids: Vec<String> = conn
+            .zrangebyscore(INDEX, "-inf", format!("({cutoff}"))
+            .await?;
+        Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
+    }
+
+    async fn claim_expired(
+        &self,
+        ttl_ms: i64,
+        limit: usize,
+        tombstone_ttl_ms: i64,
+    ) -> Result<Vec<ExpiredSession>> {
+        let mut conn = self.conn.clone();
+        let now = now_ms();
+        let hashes: Vec<redis::Value> = CLAIM_EXPIRED
+            .key(INDEX)
+            .arg(now)
+            .arg(ttl_ms)
+            .arg(limit.max(1))
+            .arg(tombstone_ttl_ms.max(1))
+            .arg(SESSION_PREFIX)
+            .arg(TOMBSTONE_PREFIX)
+            .invoke_async(&mut conn)
+            .await?;
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            match hash_from_value(h) {
+                Ok(Some(session)) => out.push(ExpiredSession {
+                    session,
+                    claimed_at_ms: now,
+                }),
+                Ok(None) => {}
+                // Already deleted by the script: report and go on with the others.
+                Err(e) => tracing::warn!(error = %e, "claimed a corrupt session record"),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tombstone(&self, id: SessionId) -> Result<Option<Tombstone>> {
+        let mut conn = self.conn.clone();
+        let v: Option<String> = conn.get(tombstone_key(id)).await?;
+        let Some(v) = v else { return Ok(None) };
+        let mut parts = v.split(' ');
+        let (Some(at), Some(idle), Some(status)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(Error::Corrupt(format!("tombstone {v:?}")));
+        };
+        let num = |s: &str| s.parse::<i64>().map_err(|_| Error::Corrupt(format!("tombstone {v:?}")));
+        Ok(Some(Tombstone {
+            id,
+            expired_at_ms: num(at)?,
+            idle_ms: num(idle)?,
+            status: status.parse()?,
+        }))
+    }
+
+    async fn record_cleanup(&self, report: &CleanupReport) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let json = serde_json::to_string(report).map_err(|e| Error::Corrupt(e.to_string()))?;
+        redis::pipe()
+            .atomic()
+            .lpush(CLEANUPS, json)
+            .ignore()
+            .ltrim(CLEANUPS, 0, CLEANUP_HISTORY_LEN as isize - 1)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>> {
+        let mut conn = self.conn.clone();
+        let items: Vec<String> = conn
+            .lrange(CLEANUPS, 0, limit.saturating_sub(1) as isize)
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
+    }
+
+    async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{{maplink}}:tick:{name}:{tick}"))
+            .arg(now_ms())
+            .arg("NX")
+            .arg("PX")
+            .arg(keep_ms.max(1))
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! Reading .xlsx (calamine) and .csv (csv crate) into a [`Workbook`].
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx, XlsxError};
+
+use super::{Cell, Sheet, Workbook};
+use crate::{Error, Result, domain::FileFormat};
+
+/// Reads a workbook. Errors are `Error::Sheet` with a reason fit for users.
+pub fn read(bytes: &[u8], format: FileFormat) -> Result<Workbook> {
+    let sheets = match format {
+        FileFormat::Xlsx => read_xlsx(bytes)?,
+        FileFormat::Csv => vec![read_csv(bytes)?],
+    };
+    if sheets.is_empty() {
+        return Err(Error::Sheet("the workbook has no worksheets".into()));
+    }
+    Ok(Workbook { format, sheets })
+}
+
+fn xlsx_reason(e: XlsxError) -> Error {
+    let reason = match e {
+        XlsxError::Zip(_) | XlsxError::Io(_) => {
+            "the file is not a valid .xlsx workbook (it is not a readable zip archive)".to_owned()
+        }
+        XlsxError::Password => "the workbook is password-protected; remove the password and upload it again".to_owned(),
+        other => format!("the workbook could not be read ({other})"),
+    };
+    Error::Sheet(reason)
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>> {
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_reason)?;
+    let names = book.sheet_names();
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let range = book.worksheet_range(&name).map_err(xlsx_reason)?;
+        let (first_row, first_col) = range.start().unwrap_or((0, 0));
+        let rows = range
+            .rows()
+            .map(|r| {
+                // Keep column positions absolute: pad any leading empty columns.
+                let mut row = vec![Cell::Empty; first_col as usize];
+                row.extend(r.iter().map(cell_from));
+                trim_trailing_empty(&mut row);
+                row
+            })
+            .collect();
+        sheets.push(Sheet {
+            name,
+            rows,
+            first_row,
+        });
+    }
+    Ok(sheets)
+}
+
+fn cell_from(d: &Data) -> Cell {
+    match d {
+        Data::Empty => Cell::Empty,
+        Data::String(s) => Cell::Text(s.clone()),
+        Data::Int(i) => Cell::Number(*i as f64),
+        Data::Float(f) => Cell::Number(*f),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => Cell::DateTime(dt.as_f64()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => Cell::Text(s.clone()),
+        Data::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+fn trim_trailing_empty(row: &mut Vec<Cell>) {
+    while matches!(row.last(), Some(Cell::Empty)) {
+        row.pop();
+    }
+}
+
+/// The delimiter among `, ; \t |` that appears most in the header line.
+fn sniff_delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|d| header.bytes().filter(|b| b == d).count())
+        .unwrap_or(b',')
+}
+
+fn read_csv(bytes: &[u8]) -> Result<Sheet> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Error::Sheet(format!(
+            "the CSV file is not UTF-8 text (invalid byte at position {}); save it as \"CSV UTF-8\" and upload it again",
+            e.valid_up_to()
+        ))
+    })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(sniff_delimiter(text))
+        .from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| Error::Sheet(format!("the CSV file could not be read ({e})")))?;
+        let mut row: Vec<Cell> = record
+            .iter()
+            .map(|f| if f.is_empty() { Cell::Empty } else { Cell::Text(f.to_owned()) })
+            .collect();
+        trim_trailing_empty(&mut row);
+        rows.push(row);
+    }
+    Ok(Sheet {
+        name: "Sheet1".into(),
+        rows,
+        first_row: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_bom_and_semicolons() {
+        let wb = read(b"\xEF\xBB\xBFName;Region;Maps\nA;B;\"x;y\"\n", FileFormat::Csv).unwrap();
+        let s = wb.first();
+        assert_eq!(s.header(), &[Cell::Text("Name".into()), Cell::Text("Region".into()), Cell::Text("Maps".into())]);
+        assert_eq!(s.data_cell(0, 2), &Cell::Text("x;y".into()));
+    }
+
+    #[test]
+    fn non_utf8_csv_is_refused_clearly() {
+        let err = read(b"Name,Region\n\xe9t\xe9,x\n", FileFormat::Csv).unwrap_err();
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+    }
+
+    #[test]
+    fn non_zip_xlsx_is_refused_clearly() {
+        let err = read(b"Name,Region,Maps\n", FileFormat::Xlsx).unwrap_err();
+        assert!(err.to_string().contains("not a valid .xlsx"), "{err}");
+    }
+}

@@ -1,0 +1,61 @@
+//! Writing a workbook back in its own format: .xlsx with rust_xlsxwriter (every sheet,
+//! names kept, numbers as numbers, dates as dates) or .csv.
+
+use std::io::Write;
+
+use rust_xlsxwriter::{Format, Workbook as XlsxWorkbook, Worksheet, XlsxError};
+
+use super::{Cell, Workbook};
+use crate::{Error, Result, domain::FileFormat};
+
+/// Serializes `book` to bytes in its format.
+pub fn write(book: &Workbook) -> Result<Vec<u8>> {
+    match book.format {
+        FileFormat::Xlsx => write_xlsx(book).map_err(|e| Error::Sheet(format!("could not write the workbook ({e})"))),
+        FileFormat::Csv => write_csv(book),
+    }
+}
+
+fn write_xlsx(book: &Workbook) -> std::result::Result<Vec<u8>, XlsxError> {
+    let mut out = XlsxWorkbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    for sheet in &book.sheets {
+        let ws: &mut Worksheet = out.add_worksheet();
+        ws.set_name(&sheet.name)?;
+        for (r, row) in sheet.rows.iter().enumerate() {
+            let r = sheet.first_row + u32::try_from(r).map_err(|_| XlsxError::RowColumnLimitError)?;
+            for (c, cell) in row.iter().enumerate() {
+                let c = u16::try_from(c).map_err(|_| XlsxError::RowColumnLimitError)?;
+                match cell {
+                    Cell::Empty => {}
+                    Cell::Text(s) | Cell::Error(s) => {
+                        ws.write_string(r, c, s)?;
+                    }
+                    Cell::Number(n) => {
+                        ws.write_number(r, c, *n)?;
+                    }
+                    Cell::Bool(b) => {
+                        ws.write_boolean(r, c, *b)?;
+                    }
+                    Cell::DateTime(serial) => {
+                        ws.write_number_with_format(r, c, *serial, &date)?;
+                    }
+                }
+            }
+        }
+    }
+    out.save_to_buffer()
+}
+
+fn write_csv(book: &Workbook) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    for row in &book.first().rows {
+        w.write_record(row.iter().map(Cell::text))
+            .map_err(|e| Error::Sheet(format!("could not write the CSV file ({e})")))?;
+    }
+    let mut bytes = w
+        .into_inner()
+        .map_err(|e| Error::Sheet(format!("could not write the CSV file ({e})")))?;
+    bytes.flush().ok();
+    Ok(bytes)
+}

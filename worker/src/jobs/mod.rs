@@ -1,0 +1,6 @@
+//! The jobs a worker runs, one file each; each is a plain async fn that can be tested
+//! without a queue, wrapped for apalis in `crate::runtime`.
+
+pub mod cleanup;
+pub mod convert;
+pub mod fill;

@@ -1,0 +1,10 @@
+//! `maplink-worker`: consumes the job queue, runs the coordinates job with a session
+//! heartbeat, and runs the scheduled TTL cleanup.
+
+pub mod heartbeat;
+pub mod jobs;
+pub mod queue;
+pub mod runtime;
+pub mod state;
+
+pub use state::WorkerState;
