@@ -1,1 +1,10 @@
-//! placeholder
+//! `maplink-api`: the HTTP surface of maplink (upload, sessions, download, health),
+//! and in embedded mode the whole service in one process.
+
+pub mod error;
+pub mod routes;
+pub mod service;
+pub mod startup;
+pub mod state;
+
+pub use startup::Application;

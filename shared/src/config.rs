@@ -148,6 +148,24 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The config file named on a binary's command line: `--config FILE` or
+    /// `--config=FILE`. Any other argument is refused with a usage line for `binary`.
+    pub fn config_path_from_args(binary: &str, args: impl IntoIterator<Item = String>) -> Result<Option<PathBuf>> {
+        let usage = || Error::Config(format!("usage: {binary} [--config FILE]"));
+        let mut args = args.into_iter();
+        let mut config = None;
+        while let Some(arg) = args.next() {
+            if let Some(v) = arg.strip_prefix("--config=") {
+                config = Some(PathBuf::from(v));
+            } else if arg == "--config" {
+                config = Some(PathBuf::from(args.next().ok_or_else(usage)?));
+            } else {
+                return Err(usage());
+            }
+        }
+        Ok(config)
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.bind.parse::<SocketAddr>().is_err() {

@@ -56,6 +56,36 @@ impl QueueBackend {
             .persist_results(true)
     }
 
+    /// Connects to Redis with a connection manager (reconnects on its own; shared by
+    /// the session store, the producer and the workers of a process).
+    pub async fn connect_redis(url: &str) -> Result<ConnectionManager, redis::RedisError> {
+        apalis_redis::connect(url).await
+    }
+
+    /// Creates apalis' tables in the embedded database. `SqliteStorage::setup` would
+    /// also set `synchronous=OFF` on a pooled connection (shared with the session
+    /// store); only the migrations are run, so the pool keeps its durable settings.
+    pub async fn setup_sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+        SqliteStorage::<()>::migrations().run(pool).await?;
+        Ok(())
+    }
+
+    /// Cheap round trip to the queue's store, for readiness checks.
+    pub async fn ping(&self) -> Result<(), String> {
+        match self {
+            Self::Redis(conn) => redis::cmd("PING")
+                .query_async::<String>(&mut conn.clone())
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Self::Sqlite(pool) => sqlx::query("SELECT 1 FROM sqlite_master LIMIT 1")
+                .execute(pool)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     /// A producer for this backend.
     pub fn producer(&self, settings: &Settings) -> Producer {
         match self {

@@ -1,0 +1,132 @@
+//! `ApiError`: every failure the HTTP edge can answer with, mapped to a status code and a
+//! JSON body `{"error": "<message for people>", "code": "<stable code for scripts>"}`.
+//!
+//! Policy: 4xx messages say what was wrong and what to do; 5xx bodies are generic and
+//! their cause is logged once, here, never sent to the client.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use maplink::domain::Tombstone;
+use serde_json::{Value, json};
+
+/// The message the original app introduced for unknown or expired ids.
+pub const SESSION_EXPIRED_MESSAGE: &str =
+    "Invalid session ID. Your session may have expired. Please upload the file again.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("session not found")]
+    SessionNotFound(Option<Tombstone>),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("upload larger than {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("not found")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::SessionNotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body, without the status.
+    pub fn body(&self) -> Value {
+        match self {
+            Self::BadRequest { code, message } | Self::Conflict { code, message } => {
+                json!({ "error": message, "code": code })
+            }
+            Self::SessionNotFound(None) => json!({ "error": SESSION_EXPIRED_MESSAGE, "code": "session_not_found" }),
+            Self::SessionNotFound(Some(t)) => json!({
+                "error": SESSION_EXPIRED_MESSAGE,
+                "code": "session_expired",
+                "expired_at": crate::service::views::rfc3339(t.expired_at_ms),
+                "idle_minutes": (t.idle_ms as f64 / 6000.0).round() / 10.0,
+            }),
+            Self::TooLarge { limit } => json!({
+                "error": format!("File too large. The maximum upload size is {}.", human_bytes(*limit)),
+                "code": "payload_too_large",
+            }),
+            Self::UnsupportedMediaType(message) => json!({ "error": message, "code": "unsupported_media_type" }),
+            Self::RouteNotFound => json!({ "error": "Not found", "code": "not_found" }),
+            Self::MethodNotAllowed => json!({ "error": "Method not allowed", "code": "method_not_allowed" }),
+            Self::Unavailable(_) => json!({
+                "error": "The service is temporarily unavailable. Please try again shortly.",
+                "code": "unavailable",
+            }),
+            Self::Internal(_) => json!({ "error": "Internal server error", "code": "internal" }),
+        }
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    if n >= 1024 * 1024 && n % (1024 * 1024) == 0 {
+        format!("{} MiB", n / (1024 * 1024))
+    } else if n >= 1024 && n % 1024 == 0 {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(cause) => tracing::error!(%cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            _ => {}
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, Self::Unavailable(_)) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<maplink::Error> for ApiError {
+    fn from(e: maplink::Error) -> Self {
+        match e {
+            maplink::Error::Redis(_) | maplink::Error::Sqlite(_) => Self::Unavailable(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

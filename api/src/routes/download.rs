@@ -1,0 +1,37 @@
+//! Building file download responses.
+
+use axum::{
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use maplink::domain::{FileFormat, Session};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+fn content_type(format: FileFormat) -> &'static str {
+    match format {
+        FileFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        FileFormat::Csv => "text/csv; charset=utf-8",
+    }
+}
+
+/// The processed file as an attachment named `processed_<original name>`: an ASCII
+/// fallback from the sanitized name, and the original (UTF-8) in `filename*`.
+pub fn attachment(session: &Session, bytes: Vec<u8>) -> Response {
+    let original = session
+        .original_filename
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(&session.sanitized_filename);
+    let disposition = format!(
+        "attachment; filename=\"processed_{}\"; filename*=UTF-8''{}",
+        session.sanitized_filename,
+        utf8_percent_encode(&format!("processed_{original}"), NON_ALPHANUMERIC)
+    );
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(session.format)));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}

@@ -1,0 +1,26 @@
+//! The router: one module per route group, each with `fn router() -> Router<AppState>`.
+
+mod download;
+mod health;
+mod sessions;
+
+use axum::{Router, extract::DefaultBodyLimit};
+
+use crate::{error::ApiError, state::AppState};
+
+pub use download::attachment;
+
+/// Room for multipart framing around a file of exactly the upload limit, so that the
+/// limit applies to the file and the 413 comes from the upload code as JSON.
+const MULTIPART_OVERHEAD: u64 = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.max_upload_bytes.saturating_add(MULTIPART_OVERHEAD);
+    Router::new()
+        .merge(health::router())
+        .nest("/api/v1/sessions", sessions::router())
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(usize::try_from(body_limit).unwrap_or(usize::MAX)))
+        .with_state(state)
+}

@@ -1,0 +1,6 @@
+//! The service layer both HTTP surfaces share: upload, look up, process, download,
+//! renew and delete sessions. Handlers only translate HTTP to these calls and back.
+
+pub mod sessions;
+pub mod upload;
+pub mod views;

@@ -1,0 +1,93 @@
+//! Looking up, processing, downloading, renewing and deleting sessions.
+//!
+//! Every successful lookup refreshes the session's `last_seen_at` (the sliding TTL):
+//! reading a session is a sign of life.
+
+use maplink::{
+    domain::{Session, SessionId, SessionStatus},
+    files::SessionFile,
+    jobs::ConvertJob,
+    session::{StartRun, Update},
+};
+use maplink_worker::queue::producer::new_task_id;
+
+use crate::{
+    error::{ApiError, ApiResult},
+    state::AppState,
+};
+
+pub const ALREADY_PROCESSING: &str = "File is already being processed";
+pub const NOT_PROCESSED: &str = "File has not been processed yet";
+
+/// Parses an id from a path; malformed ids are a 400, not a lookup.
+pub fn parse_id(raw: &str) -> ApiResult<SessionId> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request("invalid_session_id", "Invalid session ID format. Session IDs look like 3f2a9c1e-7b6d-4c1a-9e0f-2b8d4a6c1e5f."))
+}
+
+async fn not_found(state: &AppState, id: SessionId) -> ApiError {
+    match state.sessions.tombstone(id).await {
+        Ok(t) => ApiError::SessionNotFound(t),
+        Err(e) => e.into(),
+    }
+}
+
+/// Looks a session up and refreshes it.
+pub async fn touch(state: &AppState, id: SessionId) -> ApiResult<Session> {
+    match state.sessions.touch(id).await? {
+        Some(s) => Ok(s),
+        None => Err(not_found(state, id).await),
+    }
+}
+
+/// Queues a new run. Conflicts while a run is queued or processing.
+pub async fn process(state: &AppState, id: SessionId) -> ApiResult<Session> {
+    let task_id = new_task_id();
+    let session = match state.sessions.start_run(id, &task_id).await? {
+        StartRun::Started(s) => s,
+        StartRun::Busy(_) => return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING)),
+        StartRun::Missing => return Err(not_found(state, id).await),
+    };
+    if let Err(e) = state.producer.enqueue(ConvertJob::new(id, session.attempt), &task_id).await {
+        // Leave the session re-processable rather than stuck in `queued`.
+        let undo = Update {
+            status: Some(SessionStatus::Failed),
+            error: Some(Some("The job could not be queued. Please try again.".into())),
+            only_run: Some(session.attempt),
+            ..Update::default()
+        };
+        if let Err(undo_err) = state.sessions.update(id, &undo).await {
+            tracing::error!(session = %id, error = %undo_err, "could not mark an unqueued run failed");
+        }
+        return Err(ApiError::Unavailable(e.to_string()));
+    }
+    tracing::info!(session = %id, run = session.attempt, task = %task_id, "job enqueued");
+    Ok(session)
+}
+
+/// The processed file: (session, bytes). Conflicts until the session completed.
+pub async fn download(state: &AppState, id: SessionId) -> ApiResult<(Session, Vec<u8>)> {
+    let session = touch(state, id).await?;
+    if session.status != SessionStatus::Completed {
+        return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
+    }
+    let files = state.files.clone();
+    let format = session.format;
+    let bytes = tokio::task::spawn_blocking(move || files.read(id, SessionFile::Output(format)))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok((session, bytes))
+}
+
+/// Deletes a session and its files.
+pub async fn delete(state: &AppState, id: SessionId) -> ApiResult<()> {
+    if !state.sessions.delete(id).await? {
+        return Err(not_found(state, id).await);
+    }
+    let files = state.files.clone();
+    tokio::task::spawn_blocking(move || files.remove_session(id))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    tracing::info!(session = %id, "session deleted");
+    Ok(())
+}

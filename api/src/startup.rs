@@ -1,0 +1,131 @@
+//! `Application::build` wires stores, queue and router and binds the listener (port 0
+//! picks a free port, reported by [`Application::port`]); `run_until_stopped` serves
+//! until the shutdown signal, then drains.
+//!
+//! With no Redis configured the process is the whole service (embedded mode): the same
+//! worker runtime as `maplink-worker` runs in-process on the same SQLite file.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use maplink::{
+    config::Settings,
+    files::FileStore,
+    session::{RedisSessionStore, SessionStore, SqliteSessionStore, open_pool},
+    shutdown::Shutdown,
+};
+use maplink_worker::{
+    WorkerState,
+    queue::{QueueBackend, names},
+    runtime::{self, Roles},
+};
+use tokio::net::TcpListener;
+
+use crate::{routes, state::AppState};
+
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    embedded: bool,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let files = FileStore::open(&settings.data_dir)?;
+        let (sessions, queue): (Arc<dyn SessionStore>, QueueBackend) = match &settings.redis_url {
+            Some(url) => {
+                let conn = QueueBackend::connect_redis(url)
+                    .await
+                    .with_context(|| format!("connecting to Redis at {}", redact(url)))?;
+                (Arc::new(RedisSessionStore::from_connection(conn.clone())), QueueBackend::Redis(conn))
+            }
+            None => {
+                let path = settings.sqlite_path();
+                let pool = open_pool(&path).await.with_context(|| format!("opening {}", path.display()))?;
+                let store = SqliteSessionStore::open(pool.clone()).await?;
+                QueueBackend::setup_sqlite(&pool).await.context("creating the queue tables")?;
+                (Arc::new(store), QueueBackend::Sqlite(pool))
+            }
+        };
+        let listener = TcpListener::bind(&settings.bind)
+            .await
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            sessions,
+            files,
+            producer: queue.producer(&settings),
+            queue,
+            settings,
+        };
+        let embedded = state.settings.redis_url.is_none();
+        Ok(Self {
+            listener,
+            addr,
+            state,
+            embedded,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown`. In embedded mode an unexpected stop of the in-process
+    /// workers is an error, so that a supervisor restarts the whole process.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let mode = if self.embedded { "embedded (SQLite, in-process workers)" } else { "distributed (Redis)" };
+        tracing::info!(addr = %self.addr, mode, "maplink API listening on http://{}", self.addr);
+        let app = routes::router(self.state.clone());
+        let server_stop = shutdown.clone();
+        let server = async move {
+            axum::serve(self.listener, app)
+                .with_graceful_shutdown(server_stop.wait())
+                .await
+                .context("HTTP server")
+        };
+        if !self.embedded {
+            return server.await;
+        }
+        let worker_state = WorkerState {
+            sessions: self.state.sessions.clone(),
+            files: self.state.files.clone(),
+            settings: self.state.settings.clone(),
+            process_name: names::process_name("api").into(),
+        };
+        let workers = runtime::run(
+            worker_state,
+            self.state.queue.clone(),
+            Roles { convert: true, cleanup: true },
+            shutdown.clone(),
+        );
+        tokio::pin!(server, workers);
+        tokio::select! {
+            served = &mut server => {
+                served?;
+                workers.await.context("in-process workers")?;
+                Ok(())
+            }
+            worked = &mut workers => match worked {
+                Ok(()) => server.await,
+                // The workers died on their own: stop serving (nothing would process
+                // the jobs) and exit non-zero so that a supervisor restarts us.
+                Err(e) => Err(anyhow::Error::new(e).context("in-process workers stopped")),
+            },
+        }
+    }
+}
+
+/// A Redis URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,47 @@
+//! `maplink-worker`: consumes the Redis queue and runs the cleanup schedule until
+//! SIGINT/SIGTERM. Exits non-zero if its queue workers die, so a supervisor restarts it.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use maplink::{
+    config::Settings,
+    files::FileStore,
+    session::RedisSessionStore,
+    shutdown::{Shutdown, os_signal},
+};
+use maplink_worker::{
+    WorkerState,
+    queue::{QueueBackend, names},
+    runtime::{self, Roles},
+};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = Settings::load(Settings::config_path_from_args("maplink-worker", std::env::args().skip(1))?)?;
+    maplink::telemetry::init(settings.log_format);
+    let Some(url) = settings.redis_url.clone() else {
+        anyhow::bail!(
+            "maplink-worker needs MAPLINK_REDIS_URL (or redis_url in the config file); \
+             without Redis, maplink-api runs its workers in-process"
+        );
+    };
+    let conn = QueueBackend::connect_redis(&url).await.context("connecting to Redis")?;
+    let process_name = names::process_name("worker");
+    let state = WorkerState {
+        sessions: Arc::new(RedisSessionStore::from_connection(conn.clone())),
+        files: FileStore::open(&settings.data_dir)?,
+        settings: Arc::new(settings),
+        process_name: process_name.clone().into(),
+    };
+    tracing::info!(worker = %process_name, "maplink worker started");
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        os_signal().await;
+        trigger.trigger();
+    });
+    let roles = Roles { convert: true, cleanup: true };
+    runtime::run(state, QueueBackend::Redis(conn), roles, shutdown).await?;
+    tracing::info!("maplink worker stopped");
+    Ok(())
+}
