@@ -1,0 +1,191 @@
+//! `TestApp`: the real API on 127.0.0.1 with a random port and fresh stores; on Redis,
+//! with in-process workers unless a test runs its own.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use maplink::{
+    config::Settings,
+    files::FileStore,
+    session::RedisSessionStore,
+    shutdown::{Shutdown, ShutdownTrigger},
+};
+use maplink_api::Application;
+use maplink_worker::{
+    WorkerState,
+    queue::{QueueBackend, names},
+    runtime::{self, Roles},
+};
+use reqwest::{Response, multipart};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::{RedisServer, eventually};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Redis,
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    pub files: FileStore,
+    pub redis: Option<Arc<RedisServer>>,
+    data_dir: tempfile::TempDir,
+    trigger: ShutdownTrigger,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Settings for a test: random port, its own data dir, quick polling.
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: data_dir.to_path_buf(),
+        poll_interval_ms: 50,
+        queue_heartbeat_secs: 2,
+        queue_missed_heartbeats: 2,
+        ..Settings::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Spawns with settings adjusted by `tweak`. On Redis a worker runtime runs
+    /// in-process too, so that jobs get processed.
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let redis = (backend == Backend::Redis).then(|| Arc::new(RedisServer::start()));
+        Self::spawn_on(redis, true, tweak).await
+    }
+
+    /// Spawns on an existing Redis (or SQLite when `None`), with or without
+    /// in-process Redis workers.
+    pub async fn spawn_on(redis: Option<Arc<RedisServer>>, redis_workers: bool, tweak: impl FnOnce(&mut Settings)) -> Self {
+        crate::init_logs();
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut settings = test_settings(data_dir.path());
+        settings.redis_url = redis.as_ref().map(|r| r.url());
+        tweak(&mut settings);
+        let app = Application::build(settings.clone()).await.expect("build app");
+        let addr = app.local_addr();
+        let (trigger, shutdown) = Shutdown::new();
+        let mut tasks = vec![tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                app.run_until_stopped(shutdown).await.expect("app stopped with an error");
+            }
+        })];
+        if let (Some(url), true) = (&settings.redis_url, redis_workers) {
+            let conn = QueueBackend::connect_redis(url).await.expect("redis");
+            let state = WorkerState {
+                sessions: Arc::new(RedisSessionStore::from_connection(conn.clone())),
+                files: FileStore::open(&settings.data_dir).expect("files"),
+                settings: Arc::new(settings.clone()),
+                process_name: names::process_name("test-worker").into(),
+            };
+            let roles = Roles { convert: true, cleanup: true };
+            tasks.push(tokio::spawn(async move {
+                runtime::run(state, QueueBackend::Redis(conn), roles, shutdown).await.expect("workers stopped with an error");
+            }));
+        }
+        let files = FileStore::open(&settings.data_dir).expect("files");
+        Self {
+            addr,
+            client: reqwest::Client::new(),
+            settings,
+            files,
+            redis,
+            data_dir,
+            trigger,
+            tasks,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// Stops the app and its workers and waits for them.
+    pub async fn stop(mut self) {
+        self.trigger.trigger();
+        for t in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(40), t).await;
+        }
+    }
+
+    pub async fn upload(&self, filename: &str, bytes: Vec<u8>) -> Response {
+        let part = multipart::Part::bytes(bytes).file_name(filename.to_owned());
+        let form = multipart::Form::new().part("file", part);
+        self.client
+            .post(self.url("/api/v1/sessions"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload request")
+    }
+
+    /// Uploads and returns the created session's JSON, asserting 201.
+    pub async fn upload_ok(&self, filename: &str, bytes: Vec<u8>) -> Value {
+        let r = self.upload(filename, bytes).await;
+        let status = r.status();
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(status, 201, "upload failed: {body}");
+        body
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, path: &str) -> Response {
+        self.client.post(self.url(path)).send().await.expect("POST")
+    }
+
+    pub async fn session(&self, id: &str) -> Response {
+        self.get(&format!("/api/v1/sessions/{id}")).await
+    }
+
+    pub async fn process(&self, id: &str) -> Response {
+        self.post(&format!("/api/v1/sessions/{id}/process")).await
+    }
+
+    pub async fn download(&self, id: &str) -> Response {
+        self.get(&format!("/api/v1/sessions/{id}/download")).await
+    }
+
+    /// Polls the session until its status is `want`; panics on `failed` when waiting
+    /// for something else, or after `timeout`.
+    pub async fn wait_for_status(&self, id: &str, want: &str, timeout: Duration) -> Value {
+        eventually(timeout, &format!("session {id} to be {want}"), || async {
+            let r = self.session(id).await;
+            if r.status() != 200 {
+                panic!("session {id} lookup returned {}", r.status());
+            }
+            let v: Value = r.json().await.ok()?;
+            let status = v["status"].as_str()?.to_owned();
+            if status == want {
+                return Some(v);
+            }
+            assert_ne!(status, "failed", "session failed: {v}");
+            None
+        })
+        .await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.trigger.trigger();
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

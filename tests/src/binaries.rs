@@ -1,0 +1,120 @@
+//! The real `maplink-api` and `maplink-worker` binaries as child processes, with their
+//! JSON logs captured to a file, killed on drop.
+//!
+//! The binaries are the workspace's own build output (`target/<profile>/`), built by
+//! the test command before the tests run (see README: Testing).
+
+use std::{
+    collections::HashMap,
+    fs::File,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// `target/<profile>/<name>`, next to the test executable's `deps/` directory.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile> directory");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it first (`cargo build --workspace --bins`; the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+pub struct Proc {
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Proc {
+    /// Starts `name` with exactly `env` (plus PATH/HOME) and JSON logs at debug level
+    /// for maplink crates.
+    pub fn start(name: &str, env: &HashMap<String, String>, log_dir: &Path) -> Self {
+        let log = log_dir.join(format!("{name}-{}.log", uuid::Uuid::new_v4().simple()));
+        let file = File::create(&log).expect("log file");
+        let mut cmd = Command::new(binary(name));
+        cmd.env_clear()
+            .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
+            .env("MAPLINK_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,maplink=debug,maplink_worker=debug,maplink_api=debug")
+            .envs(env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(file));
+        let child = cmd.spawn().expect("spawn binary");
+        Self { child: Some(child), log }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to clean up, as in a crash.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait up to `timeout` for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = c.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+        None
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The JSON log lines so far.
+    pub fn log_lines(&self) -> Vec<Value> {
+        self.log_text().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// Log lines whose message contains `needle`.
+    pub fn messages_containing(&self, needle: &str) -> Vec<Value> {
+        self.log_lines()
+            .into_iter()
+            .filter(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains(needle)))
+            .collect()
+    }
+
+    /// Waits for a log message containing `needle`, returning that line.
+    pub fn wait_for_message(&self, needle: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(l) = self.messages_containing(needle).into_iter().next() {
+                return l;
+            }
+            assert!(Instant::now() < deadline, "no log message containing {needle:?} within {timeout:?}; log:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

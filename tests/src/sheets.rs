@@ -1,0 +1,80 @@
+//! Sheet fixtures: the original app's worked example, generated workbooks, and
+//! readers for asserting on downloaded output.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use rust_xlsxwriter::Workbook;
+
+pub const SEED_EXAMPLE_CSV: &[u8] = include_bytes!("../fixtures/seed_example.csv");
+pub const SEED_EXPECTED_CSV: &[u8] = include_bytes!("../fixtures/seed_example.expected.csv");
+
+/// Rows of a CSV (header included), all cells as text.
+pub fn csv_rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.expect("fixture csv").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// An .xlsx with one sheet named `sheet` holding `rows` as text (empty text = empty cell).
+pub fn xlsx_named(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name(sheet).expect("sheet name");
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                ws.write_string(r as u32, c as u16, cell).expect("write cell");
+            }
+        }
+    }
+    book.save_to_buffer().expect("save xlsx")
+}
+
+pub fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
+    let owned: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| (*c).to_owned()).collect()).collect();
+    xlsx_named("Sheet1", &owned)
+}
+
+/// The worked example as the original app received it: an .xlsx of the CSV.
+pub fn seed_example_xlsx() -> Vec<u8> {
+    xlsx_named("Sites", &csv_rows(SEED_EXAMPLE_CSV))
+}
+
+/// One row of `seed_example.expected.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expected {
+    pub row: usize,
+    pub status: String,
+    pub lng: Option<f64>,
+    pub lat: Option<f64>,
+}
+
+pub fn seed_expected() -> Vec<Expected> {
+    csv_rows(SEED_EXPECTED_CSV)
+        .into_iter()
+        .skip(1)
+        .map(|r| Expected {
+            row: r[0].parse().expect("row"),
+            status: r[1].clone(),
+            lng: r[2].parse().ok(),
+            lat: r[3].parse().ok(),
+        })
+        .collect()
+}
+
+/// Every sheet of a workbook: (name, rows of cells).
+pub fn read_xlsx(bytes: &[u8]) -> Vec<(String, Vec<Vec<Data>>)> {
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("output is a valid xlsx");
+    book.sheet_names()
+        .into_iter()
+        .map(|name| {
+            let range = book.worksheet_range(&name).expect("sheet");
+            let rows = range.rows().map(|r| r.to_vec()).collect();
+            (name, rows)
+        })
+        .collect()
+}
