@@ -6,7 +6,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use maplink::{
     config::Settings,
     files::FileStore,
-    session::RedisSessionStore,
+    session::{RedisSessionStore, SessionStore, SqliteSessionStore, open_pool},
     shutdown::{Shutdown, ShutdownTrigger},
 };
 use maplink_api::Application;
@@ -111,6 +111,18 @@ impl TestApp {
 
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
+    }
+
+    /// An independent handle on the app's session store, for looking at sessions
+    /// without refreshing them (API reads count as signs of life).
+    pub async fn store(&self) -> Arc<dyn SessionStore> {
+        match &self.settings.redis_url {
+            Some(url) => Arc::new(RedisSessionStore::connect(url).await.expect("redis store")),
+            None => {
+                let pool = open_pool(&self.settings.sqlite_path()).await.expect("sqlite pool");
+                Arc::new(SqliteSessionStore::open(pool).await.expect("sqlite store"))
+            }
+        }
     }
 
     /// Stops the app and its workers and waits for them.
