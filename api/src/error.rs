@@ -72,7 +72,9 @@ impl ApiError {
             Self::BadRequest { code, message } | Self::Conflict { code, message } => {
                 json!({ "error": message, "code": code })
             }
-            Self::SessionNotFound(None) => json!({ "error": SESSION_EXPIRED_MESSAGE, "code": "session_not_found" }),
+            Self::SessionNotFound(None) => {
+                json!({ "error": SESSION_EXPIRED_MESSAGE, "code": "session_not_found" })
+            }
             Self::SessionNotFound(Some(t)) => json!({
                 "error": SESSION_EXPIRED_MESSAGE,
                 "code": "session_expired",
@@ -83,9 +85,13 @@ impl ApiError {
                 "error": format!("File too large. The maximum upload size is {}.", human_bytes(*limit)),
                 "code": "payload_too_large",
             }),
-            Self::UnsupportedMediaType(message) => json!({ "error": message, "code": "unsupported_media_type" }),
+            Self::UnsupportedMediaType(message) => {
+                json!({ "error": message, "code": "unsupported_media_type" })
+            }
             Self::RouteNotFound => json!({ "error": "Not found", "code": "not_found" }),
-            Self::MethodNotAllowed => json!({ "error": "Method not allowed", "code": "method_not_allowed" }),
+            Self::MethodNotAllowed => {
+                json!({ "error": "Method not allowed", "code": "method_not_allowed" })
+            }
             Self::Unavailable(_) => json!({
                 "error": "The service is temporarily unavailable. Please try again shortly.",
                 "code": "unavailable",
@@ -114,7 +120,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status(), Json(self.body())).into_response();
         if matches!(self, Self::Unavailable(_)) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }
@@ -123,7 +131,9 @@ impl IntoResponse for ApiError {
 impl From<maplink::Error> for ApiError {
     fn from(e: maplink::Error) -> Self {
         match e {
-            maplink::Error::Redis(_) | maplink::Error::Sqlite(_) => Self::Unavailable(e.to_string()),
+            maplink::Error::Redis(_) | maplink::Error::Sqlite(_) => {
+                Self::Unavailable(e.to_string())
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -8,7 +8,10 @@ use maplink_api::Application;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = Settings::load(Settings::config_path_from_args("maplink-api", std::env::args().skip(1))?)?;
+    let settings = Settings::load(Settings::config_path_from_args(
+        "maplink-api",
+        std::env::args().skip(1),
+    )?)?;
     maplink::telemetry::init(settings.log_format);
     let app = Application::build(settings).await?;
     let (trigger, shutdown) = Shutdown::new();

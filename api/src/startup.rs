@@ -39,13 +39,20 @@ impl Application {
                 let conn = QueueBackend::connect_redis(url)
                     .await
                     .with_context(|| format!("connecting to Redis at {}", redact(url)))?;
-                (Arc::new(RedisSessionStore::from_connection(conn.clone())), QueueBackend::Redis(conn))
+                (
+                    Arc::new(RedisSessionStore::from_connection(conn.clone())),
+                    QueueBackend::Redis(conn),
+                )
             }
             None => {
                 let path = settings.sqlite_path();
-                let pool = open_pool(&path).await.with_context(|| format!("opening {}", path.display()))?;
+                let pool = open_pool(&path)
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?;
                 let store = SqliteSessionStore::open(pool.clone()).await?;
-                QueueBackend::setup_sqlite(&pool).await.context("creating the queue tables")?;
+                QueueBackend::setup_sqlite(&pool)
+                    .await
+                    .context("creating the queue tables")?;
                 (Arc::new(store), QueueBackend::Sqlite(pool))
             }
         };
@@ -80,7 +87,11 @@ impl Application {
     /// Serves until `shutdown`. In embedded mode an unexpected stop of the in-process
     /// workers is an error, so that a supervisor restarts the whole process.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let mode = if self.embedded { "embedded (SQLite, in-process workers)" } else { "distributed (Redis)" };
+        let mode = if self.embedded {
+            "embedded (SQLite, in-process workers)"
+        } else {
+            "distributed (Redis)"
+        };
         tracing::info!(addr = %self.addr, mode, "maplink API listening on http://{}", self.addr);
         let app = routes::router(self.state.clone());
         let server_stop = shutdown.clone();
@@ -102,7 +113,10 @@ impl Application {
         let workers = runtime::run(
             worker_state,
             self.state.queue.clone(),
-            Roles { convert: true, cleanup: true },
+            Roles {
+                convert: true,
+                cleanup: true,
+            },
             shutdown.clone(),
         );
         tokio::pin!(server, workers);
@@ -125,7 +139,9 @@ impl Application {
 /// A Redis URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
         _ => url.to_owned(),
     }
 }

@@ -150,7 +150,10 @@ impl Settings {
 
     /// The config file named on a binary's command line: `--config FILE` or
     /// `--config=FILE`. Any other argument is refused with a usage line for `binary`.
-    pub fn config_path_from_args(binary: &str, args: impl IntoIterator<Item = String>) -> Result<Option<PathBuf>> {
+    pub fn config_path_from_args(
+        binary: &str,
+        args: impl IntoIterator<Item = String>,
+    ) -> Result<Option<PathBuf>> {
         let usage = || Error::Config(format!("usage: {binary} [--config FILE]"));
         let mut args = args.into_iter();
         let mut config = None;
@@ -169,16 +172,24 @@ impl Settings {
     fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.bind.parse::<SocketAddr>().is_err() {
-            return bad(format!("bind {:?} is not an address like 127.0.0.1:8080", self.bind));
+            return bad(format!(
+                "bind {:?} is not an address like 127.0.0.1:8080",
+                self.bind
+            ));
         }
         if self.worker_metrics_bind.parse::<SocketAddr>().is_err() {
-            return bad(format!("worker_metrics_bind {:?} is not an address", self.worker_metrics_bind));
+            return bad(format!(
+                "worker_metrics_bind {:?} is not an address",
+                self.worker_metrics_bind
+            ));
         }
         if self.session_ttl_secs == 0 || self.cleanup_interval_secs == 0 {
             return bad("session_ttl_secs and cleanup_interval_secs must be at least 1".into());
         }
         // A heartbeat at or beyond the TTL would let a running job's session expire.
-        if self.heartbeat_interval_secs == 0 || self.heartbeat_interval_secs >= self.session_ttl_secs {
+        if self.heartbeat_interval_secs == 0
+            || self.heartbeat_interval_secs >= self.session_ttl_secs
+        {
             return bad(format!(
                 "heartbeat_interval_secs ({}) must be at least 1 and below session_ttl_secs ({})",
                 self.heartbeat_interval_secs, self.session_ttl_secs
@@ -187,7 +198,10 @@ impl Settings {
         if self.worker_concurrency == 0 || self.job_max_attempts == 0 {
             return bad("worker_concurrency and job_max_attempts must be at least 1".into());
         }
-        if self.queue_heartbeat_secs == 0 || self.queue_missed_heartbeats == 0 || self.poll_interval_ms == 0 {
+        if self.queue_heartbeat_secs == 0
+            || self.queue_missed_heartbeats == 0
+            || self.poll_interval_ms == 0
+        {
             return bad("queue_heartbeat_secs, queue_missed_heartbeats and poll_interval_ms must be at least 1".into());
         }
         Ok(())
@@ -221,8 +235,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -247,7 +263,10 @@ mod tests {
         std::fs::write(&path, "session_ttl_secs = 600\nbind = \"127.0.0.1:9000\"\n").unwrap();
         let s = Settings::load_from(
             Some(path),
-            env(&[("MAPLINK_SESSION_TTL_SECS", "900"), ("MAPLINK_LOG_FORMAT", "json")]),
+            env(&[
+                ("MAPLINK_SESSION_TTL_SECS", "900"),
+                ("MAPLINK_LOG_FORMAT", "json"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.session_ttl_secs, 900, "environment beats file");
@@ -257,9 +276,14 @@ mod tests {
 
     #[test]
     fn bad_values_are_reported_by_name() {
-        let err = Settings::load_from(None, env(&[("MAPLINK_SESSION_TTL_SECS", "soon")])).unwrap_err();
-        assert!(err.to_string().contains("MAPLINK_SESSION_TTL_SECS"), "{err}");
-        let err = Settings::load_from(None, env(&[("MAPLINK_HEARTBEAT_INTERVAL_SECS", "7200")])).unwrap_err();
+        let err =
+            Settings::load_from(None, env(&[("MAPLINK_SESSION_TTL_SECS", "soon")])).unwrap_err();
+        assert!(
+            err.to_string().contains("MAPLINK_SESSION_TTL_SECS"),
+            "{err}"
+        );
+        let err = Settings::load_from(None, env(&[("MAPLINK_HEARTBEAT_INTERVAL_SECS", "7200")]))
+            .unwrap_err();
         assert!(err.to_string().contains("heartbeat_interval_secs"), "{err}");
         let err = Settings::load_from(None, env(&[("MAPLINK_BIND", "localhost")])).unwrap_err();
         assert!(err.to_string().contains("bind"), "{err}");

@@ -86,8 +86,11 @@ impl FileStore {
             .tempfile_in(&dir)
             .map_err(|e| Error::io(&dir, e))?;
         fill(tmp.as_file_mut()).map_err(|e| Error::io(&target, e))?;
-        tmp.as_file().sync_all().map_err(|e| Error::io(&target, e))?;
-        tmp.persist(&target).map_err(|e| Error::io(&target, e.error))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io(&target, e))?;
+        tmp.persist(&target)
+            .map_err(|e| Error::io(&target, e.error))?;
         Ok(())
     }
 
@@ -144,7 +147,13 @@ pub fn sanitize_filename(original: &str, format: FileFormat) -> String {
     };
     let mut clean: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     clean = clean.trim_start_matches('.').to_owned();
     clean.truncate(100);
@@ -160,11 +169,23 @@ mod tests {
 
     #[test]
     fn sanitized_names_cannot_escape_or_hide() {
-        assert_eq!(sanitize_filename("../../etc/passwd.xlsx", FileFormat::Xlsx), "passwd.xlsx");
-        assert_eq!(sanitize_filename("C:\\x\\..hidden.XLSX", FileFormat::Xlsx), "hidden.xlsx");
-        assert_eq!(sanitize_filename("Stores 2024 (v2).csv", FileFormat::Csv), "Stores_2024__v2_.csv");
+        assert_eq!(
+            sanitize_filename("../../etc/passwd.xlsx", FileFormat::Xlsx),
+            "passwd.xlsx"
+        );
+        assert_eq!(
+            sanitize_filename("C:\\x\\..hidden.XLSX", FileFormat::Xlsx),
+            "hidden.xlsx"
+        );
+        assert_eq!(
+            sanitize_filename("Stores 2024 (v2).csv", FileFormat::Csv),
+            "Stores_2024__v2_.csv"
+        );
         assert_eq!(sanitize_filename(".xlsx", FileFormat::Xlsx), "upload.xlsx");
-        assert_eq!(sanitize_filename("Überstädte.xlsx", FileFormat::Xlsx), "_berst_dte.xlsx");
+        assert_eq!(
+            sanitize_filename("Überstädte.xlsx", FileFormat::Xlsx),
+            "_berst_dte.xlsx"
+        );
     }
 
     #[test]
@@ -191,7 +212,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::open(dir.path()).unwrap();
         let id = SessionId::random();
-        store.write(id, SessionFile::Input(FileFormat::Csv), b"a,b").unwrap();
+        store
+            .write(id, SessionFile::Input(FileFormat::Csv), b"a,b")
+            .unwrap();
         assert_eq!(store.list_sessions().unwrap().len(), 1);
         store.remove_session(id).unwrap();
         store.remove_session(id).unwrap();

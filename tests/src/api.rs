@@ -64,19 +64,27 @@ impl TestApp {
 
     /// Spawns on an existing Redis (or SQLite when `None`), with or without
     /// in-process Redis workers.
-    pub async fn spawn_on(redis: Option<Arc<RedisServer>>, redis_workers: bool, tweak: impl FnOnce(&mut Settings)) -> Self {
+    pub async fn spawn_on(
+        redis: Option<Arc<RedisServer>>,
+        redis_workers: bool,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
         crate::init_logs();
         let data_dir = tempfile::tempdir().expect("temp dir");
         let mut settings = test_settings(data_dir.path());
         settings.redis_url = redis.as_ref().map(|r| r.url());
         tweak(&mut settings);
-        let app = Application::build(settings.clone()).await.expect("build app");
+        let app = Application::build(settings.clone())
+            .await
+            .expect("build app");
         let addr = app.local_addr();
         let (trigger, shutdown) = Shutdown::new();
         let mut tasks = vec![tokio::spawn({
             let shutdown = shutdown.clone();
             async move {
-                app.run_until_stopped(shutdown).await.expect("app stopped with an error");
+                app.run_until_stopped(shutdown)
+                    .await
+                    .expect("app stopped with an error");
             }
         })];
         if let (Some(url), true) = (&settings.redis_url, redis_workers) {
@@ -87,9 +95,14 @@ impl TestApp {
                 settings: Arc::new(settings.clone()),
                 process_name: names::process_name("test-worker").into(),
             };
-            let roles = Roles { convert: true, cleanup: true };
+            let roles = Roles {
+                convert: true,
+                cleanup: true,
+            };
             tasks.push(tokio::spawn(async move {
-                runtime::run(state, QueueBackend::Redis(conn), roles, shutdown).await.expect("workers stopped with an error");
+                runtime::run(state, QueueBackend::Redis(conn), roles, shutdown)
+                    .await
+                    .expect("workers stopped with an error");
             }));
         }
         let files = FileStore::open(&settings.data_dir).expect("files");
@@ -119,7 +132,9 @@ impl TestApp {
         match &self.settings.redis_url {
             Some(url) => Arc::new(RedisSessionStore::connect(url).await.expect("redis store")),
             None => {
-                let pool = open_pool(&self.settings.sqlite_path()).await.expect("sqlite pool");
+                let pool = open_pool(&self.settings.sqlite_path())
+                    .await
+                    .expect("sqlite pool");
                 Arc::new(SqliteSessionStore::open(pool).await.expect("sqlite store"))
             }
         }

@@ -17,7 +17,10 @@ use serde_json::Value;
 /// `target/<profile>/<name>`, next to the test executable's `deps/` directory.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile> directory");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile> directory");
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -25,6 +28,36 @@ pub fn binary(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The environment for a `maplink-worker` on `redis_url` sharing `data_dir`, with
+/// quick queue heartbeats; `extra` overrides.
+pub fn worker_env(
+    redis_url: &str,
+    data_dir: &Path,
+    extra: &[(&str, &str)],
+) -> HashMap<String, String> {
+    let mut env: HashMap<String, String> = [
+        ("MAPLINK_REDIS_URL", redis_url.to_owned()),
+        ("MAPLINK_DATA_DIR", data_dir.display().to_string()),
+        ("MAPLINK_QUEUE_HEARTBEAT_SECS", "2".to_owned()),
+        ("MAPLINK_QUEUE_MISSED_HEARTBEATS", "2".to_owned()),
+        ("MAPLINK_POLL_INTERVAL_MS", "100".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    env
+}
+
+/// Starts a worker and waits until it reports that it started.
+pub fn start_worker(env: &HashMap<String, String>, log_dir: &Path) -> Proc {
+    let p = Proc::start("maplink-worker", env, log_dir);
+    p.wait_for_message("maplink worker started", Duration::from_secs(20));
+    p
 }
 
 pub struct Proc {
@@ -42,12 +75,18 @@ impl Proc {
         cmd.env_clear()
             .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
             .env("MAPLINK_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info,maplink=debug,maplink_worker=debug,maplink_api=debug")
+            .env(
+                "RUST_LOG",
+                "info,maplink=debug,maplink_worker=debug,maplink_api=debug",
+            )
             .envs(env)
             .stdout(Stdio::null())
             .stderr(Stdio::from(file));
         let child = cmd.spawn().expect("spawn binary");
-        Self { child: Some(child), log }
+        Self {
+            child: Some(child),
+            log,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -65,7 +104,10 @@ impl Proc {
     /// SIGTERM, then wait up to `timeout` for the exit status.
     pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let mut c = self.child.take()?;
-        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(c.id().to_string())
+            .status();
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = c.try_wait() {
@@ -76,6 +118,17 @@ impl Proc {
         let _ = c.kill();
         let _ = c.wait();
         None
+    }
+
+    /// Log lines of `needle` messages about session `id`.
+    pub fn session_messages(&self, needle: &str, id: &str) -> usize {
+        self.messages_containing(needle)
+            .iter()
+            .filter(|l| {
+                l["fields"]["session"].as_str() == Some(id)
+                    || l["span"]["session"].as_str() == Some(id)
+            })
+            .count()
     }
 
     /// Whether the process is still running.
@@ -89,14 +142,21 @@ impl Proc {
 
     /// The JSON log lines so far.
     pub fn log_lines(&self) -> Vec<Value> {
-        self.log_text().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.log_text()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Log lines whose message contains `needle`.
     pub fn messages_containing(&self, needle: &str) -> Vec<Value> {
         self.log_lines()
             .into_iter()
-            .filter(|l| l["fields"]["message"].as_str().is_some_and(|m| m.contains(needle)))
+            .filter(|l| {
+                l["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(needle))
+            })
             .collect()
     }
 
@@ -107,7 +167,11 @@ impl Proc {
             if let Some(l) = self.messages_containing(needle).into_iter().next() {
                 return l;
             }
-            assert!(Instant::now() < deadline, "no log message containing {needle:?} within {timeout:?}; log:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "no log message containing {needle:?} within {timeout:?}; log:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

@@ -15,7 +15,9 @@ pub use redis_server::RedisServer;
 pub fn init_logs() {
     use tracing_subscriber::{EnvFilter, fmt};
     let _ = fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
         .with_test_writer()
         .try_init();
 }

@@ -27,7 +27,8 @@ pub fn xlsx_named(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
     for (r, row) in rows.iter().enumerate() {
         for (c, cell) in row.iter().enumerate() {
             if !cell.is_empty() {
-                ws.write_string(r as u32, c as u16, cell).expect("write cell");
+                ws.write_string(r as u32, c as u16, cell)
+                    .expect("write cell");
             }
         }
     }
@@ -35,7 +36,10 @@ pub fn xlsx_named(sheet: &str, rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 pub fn xlsx(rows: &[Vec<&str>]) -> Vec<u8> {
-    let owned: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| (*c).to_owned()).collect()).collect();
+    let owned: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+        .collect();
     xlsx_named("Sheet1", &owned)
 }
 

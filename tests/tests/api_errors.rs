@@ -6,12 +6,17 @@ use maplink_tests::{Backend, RedisServer, TestApp, sheets};
 use reqwest::{StatusCode, multipart};
 use serde_json::Value;
 
-const EXPIRED: &str = "Invalid session ID. Your session may have expired. Please upload the file again.";
+const EXPIRED: &str =
+    "Invalid session ID. Your session may have expired. Please upload the file again.";
 
 async fn error_of(r: reqwest::Response) -> (StatusCode, String, String) {
     let status = r.status();
     let body: Value = r.json().await.expect("error bodies are JSON");
-    (status, body["error"].as_str().unwrap_or_default().to_owned(), body["code"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+        body["code"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -19,26 +24,65 @@ async fn upload_validation_messages_first_failure_wins() {
     let app = TestApp::spawn(Backend::Sqlite).await;
 
     let form = multipart::Form::new().text("other", "x");
-    let r = app.client.post(app.url("/api/v1/sessions")).multipart(form).send().await.unwrap();
-    assert_eq!(error_of(r).await, (StatusCode::BAD_REQUEST, "No file uploaded".into(), "no_file".into()));
+    let r = app
+        .client
+        .post(app.url("/api/v1/sessions"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(r).await,
+        (
+            StatusCode::BAD_REQUEST,
+            "No file uploaded".into(),
+            "no_file".into()
+        )
+    );
 
     let r = app.upload("", sheets::seed_example_xlsx()).await;
-    assert_eq!(error_of(r).await, (StatusCode::BAD_REQUEST, "No file selected".into(), "no_file_selected".into()));
+    assert_eq!(
+        error_of(r).await,
+        (
+            StatusCode::BAD_REQUEST,
+            "No file selected".into(),
+            "no_file_selected".into()
+        )
+    );
 
     for name in ["sites.xls", "sites.txt", "sites", "xlsx"] {
         let r = app.upload(name, sheets::seed_example_xlsx()).await;
         assert_eq!(
             error_of(r).await,
-            (StatusCode::BAD_REQUEST, "Only .xlsx or .csv files are allowed".into(), "unsupported_file_type".into()),
+            (
+                StatusCode::BAD_REQUEST,
+                "Only .xlsx or .csv files are allowed".into(),
+                "unsupported_file_type".into()
+            ),
             "{name}"
         );
     }
     // Extensions are case-insensitive.
-    assert_eq!(app.upload("SITES.XLSX", sheets::seed_example_xlsx()).await.status(), 201);
+    assert_eq!(
+        app.upload("SITES.XLSX", sheets::seed_example_xlsx())
+            .await
+            .status(),
+        201
+    );
 
-    let (status, msg, code) = error_of(app.upload("fake.xlsx", b"Name,Region,Maps\n".to_vec()).await).await;
-    assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "unreadable_file"));
-    assert_eq!(msg, "Error processing file: the file is not a valid .xlsx workbook (it is not a readable zip archive)");
+    let (status, msg, code) = error_of(
+        app.upload("fake.xlsx", b"Name,Region,Maps\n".to_vec())
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "unreadable_file")
+    );
+    assert_eq!(
+        msg,
+        "Error processing file: the file is not a valid .xlsx workbook (it is not a readable zip archive)"
+    );
 
     let no_map = sheets::xlsx(&[vec!["Name", "Region", "Link"], vec!["a", "b", "c"]]);
     assert_eq!(
@@ -56,7 +100,12 @@ async fn upload_validation_messages_first_failure_wins() {
     );
     // The map check runs first.
     let nothing = sheets::xlsx(&[vec!["Foo"]]);
-    assert!(error_of(app.upload("a.xlsx", nothing).await).await.1.starts_with("Missing required map column"));
+    assert!(
+        error_of(app.upload("a.xlsx", nothing).await)
+            .await
+            .1
+            .starts_with("Missing required map column")
+    );
     app.stop().await;
 }
 
@@ -65,13 +114,19 @@ async fn uploads_over_the_limit_get_a_json_413() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_upload_bytes = 4096).await;
     let big = vec![b'a'; 5000];
     let (status, msg, code) = error_of(app.upload("big.csv", big).await).await;
-    assert_eq!((status, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
     assert_eq!(msg, "File too large. The maximum upload size is 4 KiB.");
 
     // Far over the limit: the body limit itself trips, still as JSON.
     let huge = vec![b'a'; 300 * 1024];
     let (status, _, code) = error_of(app.upload("huge.csv", huge).await).await;
-    assert_eq!((status, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
 
     // Just under the limit is fine.
     let mut ok = b"Name,Region,Maps\n".to_vec();
@@ -83,18 +138,35 @@ async fn uploads_over_the_limit_get_a_json_413() {
 #[tokio::test]
 async fn non_multipart_uploads_get_415() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let r = app.client.post(app.url("/api/v1/sessions")).json(&serde_json::json!({"file": "x"})).send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/api/v1/sessions"))
+        .json(&serde_json::json!({"file": "x"}))
+        .send()
+        .await
+        .unwrap();
     let (status, _, code) = error_of(r).await;
-    assert_eq!((status, code.as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn malformed_ids_are_400_and_unknown_ids_404_with_the_seed_message() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    for path in ["/api/v1/sessions/not-a-uuid", "/api/v1/sessions/..%2F..%2Fetc", "/api/v1/sessions/00000000-0000-0000-0000-000000000000/download"] {
+    for path in [
+        "/api/v1/sessions/not-a-uuid",
+        "/api/v1/sessions/..%2F..%2Fetc",
+        "/api/v1/sessions/00000000-0000-0000-0000-000000000000/download",
+    ] {
         let (status, _, code) = error_of(app.get(path).await).await;
-        assert_eq!((status, code.as_str()), (StatusCode::BAD_REQUEST, "invalid_session_id"), "{path}");
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_session_id"),
+            "{path}"
+        );
     }
     let unknown = uuid::Uuid::new_v4();
     for r in [
@@ -102,9 +174,20 @@ async fn malformed_ids_are_400_and_unknown_ids_404_with_the_seed_message() {
         app.process(&unknown.to_string()).await,
         app.download(&unknown.to_string()).await,
         app.post(&format!("/api/v1/sessions/{unknown}/renew")).await,
-        app.client.delete(app.url(&format!("/api/v1/sessions/{unknown}"))).send().await.unwrap(),
+        app.client
+            .delete(app.url(&format!("/api/v1/sessions/{unknown}")))
+            .send()
+            .await
+            .unwrap(),
     ] {
-        assert_eq!(error_of(r).await, (StatusCode::NOT_FOUND, EXPIRED.into(), "session_not_found".into()));
+        assert_eq!(
+            error_of(r).await,
+            (
+                StatusCode::NOT_FOUND,
+                EXPIRED.into(),
+                "session_not_found".into()
+            )
+        );
     }
     app.stop().await;
 }
@@ -112,8 +195,20 @@ async fn malformed_ids_are_400_and_unknown_ids_404_with_the_seed_message() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    assert_eq!(error_of(app.get("/nope").await).await, (StatusCode::NOT_FOUND, "Not found".into(), "not_found".into()));
-    let r = app.client.put(app.url("/api/v1/sessions")).send().await.unwrap();
+    assert_eq!(
+        error_of(app.get("/nope").await).await,
+        (
+            StatusCode::NOT_FOUND,
+            "Not found".into(),
+            "not_found".into()
+        )
+    );
+    let r = app
+        .client
+        .put(app.url("/api/v1/sessions"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await.0, StatusCode::METHOD_NOT_ALLOWED);
     app.stop().await;
 }
@@ -128,14 +223,25 @@ async fn state_conflicts_are_409() {
 
     assert_eq!(
         error_of(app.download(id).await).await,
-        (StatusCode::CONFLICT, "File has not been processed yet".into(), "not_processed".into())
+        (
+            StatusCode::CONFLICT,
+            "File has not been processed yet".into(),
+            "not_processed".into()
+        )
     );
     assert_eq!(app.process(id).await.status(), 202);
     assert_eq!(
         error_of(app.process(id).await).await,
-        (StatusCode::CONFLICT, "File is already being processed".into(), "already_processing".into())
+        (
+            StatusCode::CONFLICT,
+            "File is already being processed".into(),
+            "already_processing".into()
+        )
     );
-    assert_eq!(error_of(app.download(id).await).await.0, StatusCode::CONFLICT);
+    assert_eq!(
+        error_of(app.download(id).await).await.0,
+        StatusCode::CONFLICT
+    );
     app.stop().await;
 }
 
@@ -147,13 +253,23 @@ async fn renew_slides_the_expiry_and_delete_removes_everything() {
     assert!((created["ttl_remaining_s"].as_f64().unwrap() - 7200.0).abs() <= 1.0);
 
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let renewed: Value = app.post(&format!("/api/v1/sessions/{id}/renew")).await.json().await.unwrap();
+    let renewed: Value = app
+        .post(&format!("/api/v1/sessions/{id}/renew"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(renewed["expires_at"].as_str().unwrap() > created["expires_at"].as_str().unwrap());
     assert!(renewed["age_s"].as_f64().unwrap() >= 1.0);
 
     let sid: maplink::domain::SessionId = id.parse().unwrap();
     assert!(app.files.session_dir(sid).exists());
-    let r = app.client.delete(app.url(&format!("/api/v1/sessions/{id}"))).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/sessions/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert!(!app.files.session_dir(sid).exists(), "files gone");
     assert_eq!(app.session(&id).await.status(), 404);

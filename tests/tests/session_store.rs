@@ -5,8 +5,8 @@ use std::{collections::HashSet, sync::Arc};
 use maplink::{
     domain::{Counts, FileFormat, Session, SessionId, SessionStatus},
     session::{
-        CleanedSession, CleanupReport, RedisSessionStore, SessionStore, SqliteSessionStore, StartRun, Update,
-        UpdateOutcome, open_pool,
+        CleanedSession, CleanupReport, RedisSessionStore, SessionStore, SqliteSessionStore,
+        StartRun, Update, UpdateOutcome, open_pool,
     },
 };
 use maplink_tests::RedisServer;
@@ -22,16 +22,28 @@ struct Subject {
 async fn sqlite() -> Subject {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("maplink.db");
-    let a = SqliteSessionStore::open(open_pool(&path).await.unwrap()).await.unwrap();
-    let b = SqliteSessionStore::open(open_pool(&path).await.unwrap()).await.unwrap();
-    Subject { store: Arc::new(a), other: Arc::new(b), _keep: Box::new(dir) }
+    let a = SqliteSessionStore::open(open_pool(&path).await.unwrap())
+        .await
+        .unwrap();
+    let b = SqliteSessionStore::open(open_pool(&path).await.unwrap())
+        .await
+        .unwrap();
+    Subject {
+        store: Arc::new(a),
+        other: Arc::new(b),
+        _keep: Box::new(dir),
+    }
 }
 
 async fn redis() -> Subject {
     let server = RedisServer::start();
     let a = RedisSessionStore::connect(&server.url()).await.unwrap();
     let b = RedisSessionStore::connect(&server.url()).await.unwrap();
-    Subject { store: Arc::new(a), other: Arc::new(b), _keep: Box::new(server) }
+    Subject {
+        store: Arc::new(a),
+        other: Arc::new(b),
+        _keep: Box::new(server),
+    }
 }
 
 fn session() -> Session {
@@ -72,7 +84,10 @@ async fn create_then_get_round_trips(s: Subject) {
     original.error = Some("earlier failure".into());
     original.job_id = Some("01JTASK".into());
     s.store.create(&original).await.unwrap();
-    assert_eq!(s.other.get(original.id).await.unwrap(), Some(original.clone()));
+    assert_eq!(
+        s.other.get(original.id).await.unwrap(),
+        Some(original.clone())
+    );
     assert_eq!(s.store.get(SessionId::random()).await.unwrap(), None);
 }
 
@@ -82,65 +97,133 @@ async fn touch_refreshes_last_seen_and_reports_missing(s: Subject) {
     let touched = s.store.touch(old.id).await.unwrap().expect("exists");
     assert!(touched.last_seen_at_ms >= old.last_seen_at_ms + 59_000);
     assert_eq!(touched.created_at_ms, old.created_at_ms);
-    assert_eq!(s.store.get(old.id).await.unwrap().unwrap().last_seen_at_ms, touched.last_seen_at_ms);
+    assert_eq!(
+        s.store.get(old.id).await.unwrap().unwrap().last_seen_at_ms,
+        touched.last_seen_at_ms
+    );
     assert_eq!(s.store.touch(SessionId::random()).await.unwrap(), None);
 }
 
 async fn start_run_moves_to_queued_once(s: Subject) {
     let mut done = session();
     done.status = SessionStatus::Completed;
-    done.counts = Counts { successful: 3, failed: 1, skipped: 0 };
+    done.counts = Counts {
+        successful: 3,
+        failed: 1,
+        skipped: 0,
+    };
     done.progress = 4;
     done.error = Some("old".into());
     s.store.create(&done).await.unwrap();
 
-    let StartRun::Started(started) = s.store.start_run(done.id, "job-1").await.unwrap() else { panic!("not started") };
+    let StartRun::Started(started) = s.store.start_run(done.id, "job-1").await.unwrap() else {
+        panic!("not started")
+    };
     assert_eq!(started.status, SessionStatus::Queued);
     assert_eq!(started.attempt, 1);
     assert_eq!(started.job_id.as_deref(), Some("job-1"));
-    assert_eq!((started.counts, started.progress, started.error.clone()), (Counts::default(), 0, None));
+    assert_eq!(
+        (started.counts, started.progress, started.error.clone()),
+        (Counts::default(), 0, None)
+    );
 
     match s.other.start_run(done.id, "job-2").await.unwrap() {
         StartRun::Busy(b) => assert_eq!(b.job_id.as_deref(), Some("job-1")),
         other => panic!("expected busy, got {other:?}"),
     }
-    assert_eq!(s.store.start_run(SessionId::random(), "x").await.unwrap(), StartRun::Missing);
+    assert_eq!(
+        s.store.start_run(SessionId::random(), "x").await.unwrap(),
+        StartRun::Missing
+    );
 
     // Racing starters: exactly one wins.
     let fresh = session();
     s.store.create(&fresh).await.unwrap();
     let racers = (0..8).map(|i| {
-        let store = if i % 2 == 0 { s.store.clone() } else { s.other.clone() };
-        tokio::spawn(async move { store.start_run(fresh.id, &format!("job-{i}")).await.unwrap() })
+        let store = if i % 2 == 0 {
+            s.store.clone()
+        } else {
+            s.other.clone()
+        };
+        tokio::spawn(async move {
+            store
+                .start_run(fresh.id, &format!("job-{i}"))
+                .await
+                .unwrap()
+        })
     });
     let results = futures::future::join_all(racers).await;
-    let started = results.iter().filter(|r| matches!(r.as_ref().unwrap(), StartRun::Started(_))).count();
+    let started = results
+        .iter()
+        .filter(|r| matches!(r.as_ref().unwrap(), StartRun::Started(_)))
+        .count();
     assert_eq!(started, 1);
 }
 
 async fn update_applies_only_to_the_current_run(s: Subject) {
     let base = session();
     s.store.create(&base).await.unwrap();
-    let StartRun::Started(run) = s.store.start_run(base.id, "j").await.unwrap() else { panic!() };
+    let StartRun::Started(run) = s.store.start_run(base.id, "j").await.unwrap() else {
+        panic!()
+    };
     let finish = Update {
         status: Some(SessionStatus::Completed),
         progress: Some(30),
-        counts: Some(Counts { successful: 26, failed: 2, skipped: 2 }),
+        counts: Some(Counts {
+            successful: 26,
+            failed: 2,
+            skipped: 2,
+        }),
         error: Some(None),
         only_run: Some(run.attempt),
     };
-    assert_eq!(s.store.update(base.id, &finish).await.unwrap(), UpdateOutcome::Applied);
+    assert_eq!(
+        s.store.update(base.id, &finish).await.unwrap(),
+        UpdateOutcome::Applied
+    );
     let got = s.store.get(base.id).await.unwrap().unwrap();
-    assert_eq!((got.status, got.progress, got.counts.total()), (SessionStatus::Completed, 30, 30));
+    assert_eq!(
+        (got.status, got.progress, got.counts.total()),
+        (SessionStatus::Completed, 30, 30)
+    );
 
-    let stale = Update { status: Some(SessionStatus::Failed), only_run: Some(run.attempt + 5), ..Update::default() };
-    assert_eq!(s.store.update(base.id, &stale).await.unwrap(), UpdateOutcome::Stale);
-    assert_eq!(s.store.get(base.id).await.unwrap().unwrap().status, SessionStatus::Completed);
+    let stale = Update {
+        status: Some(SessionStatus::Failed),
+        only_run: Some(run.attempt + 5),
+        ..Update::default()
+    };
+    assert_eq!(
+        s.store.update(base.id, &stale).await.unwrap(),
+        UpdateOutcome::Stale
+    );
+    assert_eq!(
+        s.store.get(base.id).await.unwrap().unwrap().status,
+        SessionStatus::Completed
+    );
 
-    let fail = Update { status: Some(SessionStatus::Failed), error: Some(Some("bad sheet".into())), ..Update::default() };
-    assert_eq!(s.store.update(base.id, &fail).await.unwrap(), UpdateOutcome::Applied);
-    assert_eq!(s.store.get(base.id).await.unwrap().unwrap().error.as_deref(), Some("bad sheet"));
-    assert_eq!(s.store.update(SessionId::random(), &fail).await.unwrap(), UpdateOutcome::Missing);
+    let fail = Update {
+        status: Some(SessionStatus::Failed),
+        error: Some(Some("bad sheet".into())),
+        ..Update::default()
+    };
+    assert_eq!(
+        s.store.update(base.id, &fail).await.unwrap(),
+        UpdateOutcome::Applied
+    );
+    assert_eq!(
+        s.store
+            .get(base.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .error
+            .as_deref(),
+        Some("bad sheet")
+    );
+    assert_eq!(
+        s.store.update(SessionId::random(), &fail).await.unwrap(),
+        UpdateOutcome::Missing
+    );
 }
 
 async fn delete_removes_the_record(s: Subject) {
@@ -149,7 +232,11 @@ async fn delete_removes_the_record(s: Subject) {
     assert!(s.store.delete(x.id).await.unwrap());
     assert!(!s.other.delete(x.id).await.unwrap());
     assert_eq!(s.store.get(x.id).await.unwrap(), None);
-    assert_eq!(s.store.list_expired(0).await.unwrap(), Vec::<SessionId>::new(), "gone from the index too");
+    assert_eq!(
+        s.store.list_expired(0).await.unwrap(),
+        Vec::<SessionId>::new(),
+        "gone from the index too"
+    );
 }
 
 async fn expiry_is_strictly_after_the_ttl(s: Subject) {
@@ -173,16 +260,31 @@ async fn claim_takes_only_expired_sessions_and_leaves_tombstones(s: Subject) {
     assert_eq!(claimed.len(), 1);
     let c = &claimed[0];
     assert_eq!(c.session.id, expired.id);
-    assert!(c.idle_ms() >= 70_000 - 1_000 && c.idle_ms() < 80_000, "idle {}", c.idle_ms());
+    assert!(
+        c.idle_ms() >= 70_000 - 1_000 && c.idle_ms() < 80_000,
+        "idle {}",
+        c.idle_ms()
+    );
     assert!(c.age_ms() > c.idle_ms());
 
     assert_eq!(s.store.get(expired.id).await.unwrap(), None);
     assert!(s.store.get(fresh.id).await.unwrap().is_some());
-    let t = s.store.tombstone(expired.id).await.unwrap().expect("tombstone");
+    let t = s
+        .store
+        .tombstone(expired.id)
+        .await
+        .unwrap()
+        .expect("tombstone");
     assert_eq!(t.status, SessionStatus::Completed);
     assert!(t.idle_ms >= 69_000);
     assert_eq!(s.store.tombstone(fresh.id).await.unwrap(), None);
-    assert!(s.store.claim_expired(ttl, 100, 60_000).await.unwrap().is_empty());
+    assert!(
+        s.store
+            .claim_expired(ttl, 100, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn concurrent_claims_never_take_a_session_twice(s: Subject) {
@@ -196,7 +298,11 @@ async fn concurrent_claims_never_take_a_session_twice(s: Subject) {
         ids
     };
     let claimers = (0..6).map(|i| {
-        let store = if i % 2 == 0 { s.store.clone() } else { s.other.clone() };
+        let store = if i % 2 == 0 {
+            s.store.clone()
+        } else {
+            s.other.clone()
+        };
         tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
@@ -220,17 +326,40 @@ async fn concurrent_claims_never_take_a_session_twice(s: Subject) {
 async fn claimed_sessions_cannot_be_touched_back(s: Subject) {
     let x = idle_session(20_000);
     s.store.create(&x).await.unwrap();
-    assert_eq!(s.store.claim_expired(10_000, 10, 60_000).await.unwrap().len(), 1);
+    assert_eq!(
+        s.store
+            .claim_expired(10_000, 10, 60_000)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(s.other.touch(x.id).await.unwrap(), None);
-    let beat = Update { progress: Some(3), ..Update::default() };
-    assert_eq!(s.other.update(x.id, &beat).await.unwrap(), UpdateOutcome::Missing);
-    assert_eq!(s.store.get(x.id).await.unwrap(), None, "a heartbeat must not resurrect a claimed session");
+    let beat = Update {
+        progress: Some(3),
+        ..Update::default()
+    };
+    assert_eq!(
+        s.other.update(x.id, &beat).await.unwrap(),
+        UpdateOutcome::Missing
+    );
+    assert_eq!(
+        s.store.get(x.id).await.unwrap(),
+        None,
+        "a heartbeat must not resurrect a claimed session"
+    );
 
     // And the converse: a session touched just now is not claimable.
     let y = idle_session(20_000);
     s.store.create(&y).await.unwrap();
     s.other.touch(y.id).await.unwrap().unwrap();
-    assert!(s.store.claim_expired(10_000, 10, 60_000).await.unwrap().is_empty());
+    assert!(
+        s.store
+            .claim_expired(10_000, 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn cleanup_history_is_capped_and_newest_first(s: Subject) {
@@ -238,7 +367,12 @@ async fn cleanup_history_is_capped_and_newest_first(s: Subject) {
         let report = CleanupReport {
             ran_at_ms: i,
             runner: format!("p{i}"),
-            sessions: vec![CleanedSession { id: SessionId::random(), age_ms: 1, idle_ms: 1, status: SessionStatus::Uploaded }],
+            sessions: vec![CleanedSession {
+                id: SessionId::random(),
+                age_ms: 1,
+                idle_ms: 1,
+                status: SessionStatus::Uploaded,
+            }],
         };
         s.store.record_cleanup(&report).await.unwrap();
     }

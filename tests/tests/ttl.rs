@@ -20,20 +20,32 @@ async fn idle_session_expires_with_its_files(backend: Backend) {
     let sid: SessionId = id.parse().unwrap();
     assert!(app.files.session_dir(sid).exists());
 
-    eventually(Duration::from_secs(8), "the idle session to be cleaned up", || async {
-        (store.get(sid).await.unwrap().is_none() && !app.files.session_dir(sid).exists()).then_some(())
-    })
+    eventually(
+        Duration::from_secs(8),
+        "the idle session to be cleaned up",
+        || async {
+            (store.get(sid).await.unwrap().is_none() && !app.files.session_dir(sid).exists())
+                .then_some(())
+        },
+    )
     .await;
 
     let r = app.session(&id).await;
     assert_eq!(r.status(), 404);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "session_expired");
-    assert_eq!(body["error"], "Invalid session ID. Your session may have expired. Please upload the file again.");
+    assert_eq!(
+        body["error"],
+        "Invalid session ID. Your session may have expired. Please upload the file again."
+    );
     assert!(body["idle_minutes"].as_f64().unwrap() >= 0.0);
 
     let history = store.recent_cleanups(10).await.unwrap();
-    let entry = history.iter().flat_map(|r| &r.sessions).find(|s| s.id == sid).expect("cleanup recorded");
+    let entry = history
+        .iter()
+        .flat_map(|r| &r.sessions)
+        .find(|s| s.id == sid)
+        .expect("cleanup recorded");
     assert!(entry.age_ms >= 2000, "age {}", entry.age_ms);
     assert_eq!(entry.status, SessionStatus::Uploaded);
     app.stop().await;
@@ -67,17 +79,34 @@ async fn long_job_outlives_the_ttl(backend: Backend) {
     // Watch through the store (no touch): the session must exist at every look.
     let mut progress_seen = Vec::new();
     let done = loop {
-        let s = store.get(sid).await.unwrap().expect("the session expired while its job ran");
+        let s = store
+            .get(sid)
+            .await
+            .unwrap()
+            .expect("the session expired while its job ran");
         progress_seen.push(s.progress);
         if s.status == SessionStatus::Completed {
             break s;
         }
         assert_ne!(s.status, SessionStatus::Failed, "{s:?}");
-        assert!(started.elapsed() < Duration::from_secs(30), "job did not finish");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "job did not finish"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(started.elapsed() >= Duration::from_secs(6), "the job was not longer than 3 × TTL");
-    assert_eq!((done.counts.successful, done.counts.failed, done.counts.skipped), (26, 2, 2));
+    assert!(
+        started.elapsed() >= Duration::from_secs(6),
+        "the job was not longer than 3 × TTL"
+    );
+    assert_eq!(
+        (
+            done.counts.successful,
+            done.counts.failed,
+            done.counts.skipped
+        ),
+        (26, 2, 2)
+    );
     assert!(
         progress_seen.iter().any(|p| *p > 0 && *p < 30),
         "progress is reported while the job runs: {progress_seen:?}"
@@ -113,11 +142,19 @@ async fn deleting_a_running_session_cancels_its_job() {
         (store.get(sid).await.unwrap()?.progress > 0).then_some(())
     })
     .await;
-    let r = app.client.delete(app.url(&format!("/api/v1/sessions/{id}"))).send().await.unwrap();
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/sessions/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     // Give the heartbeat time to notice and the job time to (not) write anything.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(store.get(sid).await.unwrap().is_none());
-    assert!(!app.files.session_dir(sid).exists(), "the cancelled job wrote files back");
+    assert!(
+        !app.files.session_dir(sid).exists(),
+        "the cancelled job wrote files back"
+    );
     app.stop().await;
 }

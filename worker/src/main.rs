@@ -18,7 +18,10 @@ use maplink_worker::{
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = Settings::load(Settings::config_path_from_args("maplink-worker", std::env::args().skip(1))?)?;
+    let settings = Settings::load(Settings::config_path_from_args(
+        "maplink-worker",
+        std::env::args().skip(1),
+    )?)?;
     maplink::telemetry::init(settings.log_format);
     let Some(url) = settings.redis_url.clone() else {
         anyhow::bail!(
@@ -26,7 +29,9 @@ async fn main() -> anyhow::Result<()> {
              without Redis, maplink-api runs its workers in-process"
         );
     };
-    let conn = QueueBackend::connect_redis(&url).await.context("connecting to Redis")?;
+    let conn = QueueBackend::connect_redis(&url)
+        .await
+        .context("connecting to Redis")?;
     let process_name = names::process_name("worker");
     let state = WorkerState {
         sessions: Arc::new(RedisSessionStore::from_connection(conn.clone())),
@@ -40,7 +45,10 @@ async fn main() -> anyhow::Result<()> {
         os_signal().await;
         trigger.trigger();
     });
-    let roles = Roles { convert: true, cleanup: true };
+    let roles = Roles {
+        convert: true,
+        cleanup: true,
+    };
     runtime::run(state, QueueBackend::Redis(conn), roles, shutdown).await?;
     tracing::info!("maplink worker stopped");
     Ok(())

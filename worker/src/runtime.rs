@@ -10,10 +10,11 @@ use std::{
 };
 
 use apalis::prelude::*;
-use apalis_core::backend::{
-    BackendConfig, WireFormatBackend, ext::with_codec::WithCodec, finalize::Durable, persistence::TaskPersistLayer,
-};
 use apalis_codec::json::JsonCodec;
+use apalis_core::backend::{
+    BackendConfig, WireFormatBackend, ext::with_codec::WithCodec, finalize::Durable,
+    persistence::TaskPersistLayer,
+};
 use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
 use maplink::{jobs::ConvertJob, shutdown::Shutdown};
@@ -57,12 +58,19 @@ pub struct Roles {
 
 /// Runs until `shutdown`; an error means the workers died and the process should exit
 /// non-zero.
-pub async fn run(state: WorkerState, backend: QueueBackend, roles: Roles, shutdown: Shutdown) -> Result<(), RunError> {
+pub async fn run(
+    state: WorkerState,
+    backend: QueueBackend,
+    roles: Roles,
+    shutdown: Shutdown,
+) -> Result<(), RunError> {
     let mut side_tasks = Vec::new();
     if roles.cleanup {
         let s = state.clone();
         let stop = shutdown.clone();
-        side_tasks.push(tokio::spawn(async move { cleanup::schedule(s, stop.wait()).await }));
+        side_tasks.push(tokio::spawn(async move {
+            cleanup::schedule(s, stop.wait()).await
+        }));
     }
     let result = if roles.convert {
         match &backend {
@@ -71,7 +79,9 @@ pub async fn run(state: WorkerState, backend: QueueBackend, roles: Roles, shutdo
                 let mut promoter_conn = conn.clone();
                 // Promote once before the first fetch: a backlog built up while no
                 // worker ran would otherwise crash that fetch.
-                if let Err(e) = promote::promote_due(&mut promoter_conn, &config, PROMOTE_CHUNK).await {
+                if let Err(e) =
+                    promote::promote_due(&mut promoter_conn, &config, PROMOTE_CHUNK).await
+                {
                     tracing::warn!(error = %e, "could not promote due tasks");
                 }
                 let stop = shutdown.clone();
@@ -83,17 +93,21 @@ pub async fn run(state: WorkerState, backend: QueueBackend, roles: Roles, shutdo
                             _ = stop.clone().wait() => return,
                             _ = tick.tick() => {}
                         }
-                        if let Err(e) = promote::promote_due(&mut promoter_conn, &promote_config, PROMOTE_CHUNK).await {
+                        if let Err(e) =
+                            promote::promote_due(&mut promoter_conn, &promote_config, PROMOTE_CHUNK)
+                                .await
+                        {
                             tracing::warn!(error = %e, "could not promote due tasks");
                         }
                     }
                 }));
-                let storage = RedisStorage::<Payload<ConvertJob>>::new(conn.clone()).with_config(config);
+                let storage =
+                    RedisStorage::<Payload<ConvertJob>>::new(conn.clone()).with_config(config);
                 run_convert(storage, state.clone(), shutdown.clone()).await
             }
             QueueBackend::Sqlite(pool) => {
-                let storage =
-                    SqliteStorage::<Payload<ConvertJob>>::new(pool).with_config(QueueBackend::sqlite_config(&state.settings));
+                let storage = SqliteStorage::<Payload<ConvertJob>>::new(pool)
+                    .with_config(QueueBackend::sqlite_config(&state.settings));
                 run_convert(storage, state.clone(), shutdown.clone()).await
             }
         }
@@ -113,17 +127,22 @@ pub async fn run(state: WorkerState, backend: QueueBackend, roles: Roles, shutdo
 async fn run_convert<B>(storage: B, state: WorkerState, shutdown: Shutdown) -> Result<(), RunError>
 where
     B: Backend<Task = Task<Vec<u8>>>
-        + BackendConfig<Args = Payload<ConvertJob>, Kind = Durable, Layer = TaskPersistLayer<JsonCodec<Value>, Value>>
-        + Clone
+        + BackendConfig<
+            Args = Payload<ConvertJob>,
+            Kind = Durable,
+            Layer = TaskPersistLayer<JsonCodec<Value>, Value>,
+        > + Clone
         + Send
         + Sync
         + Unpin
         + 'static,
     B::Error: std::error::Error + Send + Sync + 'static,
-    WithCodec<B, LenientJson<ConvertJob>>: WireFormatBackend<Codec = LenientJson<ConvertJob>, Compact = Vec<u8>>,
+    WithCodec<B, LenientJson<ConvertJob>>:
+        WireFormatBackend<Codec = LenientJson<ConvertJob>, Compact = Vec<u8>>,
 {
-    let backend = WithCodec::new(storage, LenientJson::<ConvertJob>::default())
-        .poll_with_strategy(ArmedInterval::new(Duration::from_millis(state.settings.poll_interval_ms)));
+    let backend = WithCodec::new(storage, LenientJson::<ConvertJob>::default()).poll_with_strategy(
+        ArmedInterval::new(Duration::from_millis(state.settings.poll_interval_ms)),
+    );
     let process = state.process_name.to_string();
     let concurrency = state.settings.worker_concurrency;
     let restarts = Arc::new(Mutex::new(Vec::<Instant>::new()));
@@ -175,7 +194,12 @@ where
 
 /// The apalis handler around [`convert::run`]: dead-letters undecodable payloads and
 /// bounds attempts (apalis-redis ignores `max_attempts` and retries 25 times).
-async fn convert_task(payload: Payload<ConvertJob>, state: Data<WorkerState>, attempt: Attempt, task_id: TaskId) -> Result<(), BoxDynError> {
+async fn convert_task(
+    payload: Payload<ConvertJob>,
+    state: Data<WorkerState>,
+    attempt: Attempt,
+    task_id: TaskId,
+) -> Result<(), BoxDynError> {
     let job = match payload {
         Payload::Job(job) => job,
         Payload::Undecodable(why) => {

@@ -15,12 +15,17 @@ pub use download::attachment;
 const MULTIPART_OVERHEAD: u64 = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.max_upload_bytes.saturating_add(MULTIPART_OVERHEAD);
+    let body_limit = state
+        .settings
+        .max_upload_bytes
+        .saturating_add(MULTIPART_OVERHEAD);
     Router::new()
         .merge(health::router())
         .nest("/api/v1/sessions", sessions::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(usize::try_from(body_limit).unwrap_or(usize::MAX)))
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(body_limit).unwrap_or(usize::MAX),
+        ))
         .with_state(state)
 }

@@ -44,12 +44,16 @@ fn view(state: &AppState, s: &maplink::domain::Session) -> SessionView {
 pub(crate) fn multipart_or_415(m: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {
     m.map_err(|_| {
         ApiError::UnsupportedMediaType(
-            "Expected a multipart/form-data upload with the spreadsheet in a field named \"file\"".into(),
+            "Expected a multipart/form-data upload with the spreadsheet in a field named \"file\""
+                .into(),
         )
     })
 }
 
-async fn create(State(state): State<AppState>, multipart: Result<Multipart, MultipartRejection>) -> ApiResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Response> {
     let uploaded = upload::upload(&state, multipart_or_415(multipart)?).await?;
     let body = Created {
         session: view(&state, &uploaded.session),
@@ -59,7 +63,10 @@ async fn create(State(state): State<AppState>, multipart: Result<Multipart, Mult
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
     let session = svc::touch(&state, parse_id(&id)?).await?;
     Ok(Json(view(&state, &session)))
 }
@@ -74,7 +81,10 @@ async fn download(State(state): State<AppState>, Path(id): Path<String>) -> ApiR
     Ok(attachment(&session, bytes))
 }
 
-async fn renew(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<SessionView>> {
+async fn renew(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SessionView>> {
     let session = svc::touch(&state, parse_id(&id)?).await?;
     Ok(Json(view(&state, &session)))
 }

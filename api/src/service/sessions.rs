@@ -45,14 +45,22 @@ pub async fn process(state: &AppState, id: SessionId) -> ApiResult<Session> {
     let task_id = new_task_id();
     let session = match state.sessions.start_run(id, &task_id).await? {
         StartRun::Started(s) => s,
-        StartRun::Busy(_) => return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING)),
+        StartRun::Busy(_) => {
+            return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING));
+        }
         StartRun::Missing => return Err(not_found(state, id).await),
     };
-    if let Err(e) = state.producer.enqueue(ConvertJob::new(id, session.attempt), &task_id).await {
+    if let Err(e) = state
+        .producer
+        .enqueue(ConvertJob::new(id, session.attempt), &task_id)
+        .await
+    {
         // Leave the session re-processable rather than stuck in `queued`.
         let undo = Update {
             status: Some(SessionStatus::Failed),
-            error: Some(Some("The job could not be queued. Please try again.".into())),
+            error: Some(Some(
+                "The job could not be queued. Please try again.".into(),
+            )),
             only_run: Some(session.attempt),
             ..Update::default()
         };

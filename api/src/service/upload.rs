@@ -24,13 +24,20 @@ fn multipart_error(e: MultipartError, limit: u64) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge { limit }
     } else {
-        ApiError::bad_request("bad_multipart", format!("The upload could not be read: {}", e.body_text()))
+        ApiError::bad_request(
+            "bad_multipart",
+            format!("The upload could not be read: {}", e.body_text()),
+        )
     }
 }
 
 /// Reads the `file` part. Other parts are skipped.
 async fn file_part(multipart: &mut Multipart, limit: u64) -> ApiResult<(String, Vec<u8>)> {
-    while let Some(mut field) = multipart.next_field().await.map_err(|e| multipart_error(e, limit))? {
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
         if field.name() != Some("file") {
             continue;
         }
@@ -51,26 +58,39 @@ pub async fn upload(state: &AppState, mut multipart: Multipart) -> ApiResult<Upl
     let limit = state.settings.max_upload_bytes;
     let (filename, bytes) = file_part(&mut multipart, limit).await?;
     if filename.trim().is_empty() {
-        return Err(ApiError::bad_request("no_file_selected", "No file selected"));
+        return Err(ApiError::bad_request(
+            "no_file_selected",
+            "No file selected",
+        ));
     }
     let Some(format) = FileFormat::from_filename(filename.trim()) else {
-        return Err(ApiError::bad_request("unsupported_file_type", "Only .xlsx or .csv files are allowed"));
+        return Err(ApiError::bad_request(
+            "unsupported_file_type",
+            "Only .xlsx or .csv files are allowed",
+        ));
     };
     // Parsing a workbook is CPU work: keep it off the async executor.
-    let (book, bytes) = tokio::task::spawn_blocking(move || sheet::read(&bytes, format).map(|book| (book, bytes)))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| match e {
-            maplink::Error::Sheet(reason) => {
-                ApiError::bad_request("unreadable_file", format!("Error processing file: {reason}"))
-            }
-            other => other.into(),
-        })?;
+    let (book, bytes) =
+        tokio::task::spawn_blocking(move || sheet::read(&bytes, format).map(|book| (book, bytes)))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| match e {
+                maplink::Error::Sheet(reason) => ApiError::bad_request(
+                    "unreadable_file",
+                    format!("Error processing file: {reason}"),
+                ),
+                other => other.into(),
+            })?;
     let columns = sheet::find_columns(book.first().header())
         .map_err(|e| ApiError::bad_request("missing_columns", e.to_string()))?;
 
     let first = book.first();
-    let session = Session::new(filename.trim(), format, &columns.map_header, first.data_len() as u64);
+    let session = Session::new(
+        filename.trim(),
+        format,
+        &columns.map_header,
+        first.data_len() as u64,
+    );
     let preview = sheet::preview(first);
     // The file is written before the record exists: a crash in between leaves only a
     // directory without a session, which the orphan sweep removes.

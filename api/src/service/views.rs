@@ -46,7 +46,11 @@ impl SessionView {
         let now = now_ms();
         let expires = s.expires_at_ms(ttl_ms);
         let percent = if s.total_rows == 0 {
-            if s.status == maplink::domain::SessionStatus::Completed { 100.0 } else { 0.0 }
+            if s.status == maplink::domain::SessionStatus::Completed {
+                100.0
+            } else {
+                0.0
+            }
         } else {
             ((s.progress as f64 / s.total_rows as f64) * 1000.0).round() / 10.0
         };

@@ -47,8 +47,7 @@ impl FromStr for SessionId {
             return Err(invalid());
         }
         let uuid = Uuid::try_parse(s).map_err(|_| invalid())?;
-        if uuid.get_version_num() != 4 || uuid.hyphenated().to_string() != s.to_ascii_lowercase()
-        {
+        if uuid.get_version_num() != 4 || uuid.hyphenated().to_string() != s.to_ascii_lowercase() {
             return Err(invalid());
         }
         Ok(Self(uuid))

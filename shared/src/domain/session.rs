@@ -97,7 +97,9 @@ impl FromStr for FileFormat {
         match s {
             "xlsx" => Ok(Self::Xlsx),
             "csv" => Ok(Self::Csv),
-            other => Err(crate::Error::Corrupt(format!("unknown file format {other:?}"))),
+            other => Err(crate::Error::Corrupt(format!(
+                "unknown file format {other:?}"
+            ))),
         }
     }
 }

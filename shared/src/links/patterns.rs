@@ -45,7 +45,10 @@ static BARE_PAIR: LazyLock<Regex> = LazyLock::new(|| re(format!(r"{DEC},\s*{DEC}
 
 fn pair(re: &Regex, text: &str) -> Option<(f64, f64)> {
     let caps = re.captures(text)?;
-    Some((caps.get(1)?.as_str().parse().ok()?, caps.get(2)?.as_str().parse().ok()?))
+    Some((
+        caps.get(1)?.as_str().parse().ok()?,
+        caps.get(2)?.as_str().parse().ok()?,
+    ))
 }
 
 /// The first pattern that finds a pair in `link`, with the pair as (lat, lng).
@@ -63,7 +66,11 @@ pub(super) fn first_match(link: &str) -> Option<(Pattern, f64, f64)> {
     if let Some((a, b)) = pair(&BARE_PAIR, &decoded) {
         // A first number that cannot be a latitude while the second can means the pair
         // was written longitude first.
-        let (lat, lng) = if a.abs() > 90.0 && b.abs() <= 90.0 { (b, a) } else { (a, b) };
+        let (lat, lng) = if a.abs() > 90.0 && b.abs() <= 90.0 {
+            (b, a)
+        } else {
+            (a, b)
+        };
         return Some((Pattern::BarePair, lat, lng));
     }
     None

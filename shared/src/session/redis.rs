@@ -110,6 +110,36 @@ return out
     )
 });
 
+/// The `UPDATE` script call for `update`.
+fn update_invocation(id: SessionId, update: &Update) -> redis::ScriptInvocation<'static> {
+    let mut inv = UPDATE.prepare_invoke();
+    inv.key(session_key(id))
+        .key(INDEX)
+        .arg(id.to_string())
+        .arg(now_ms())
+        .arg(update.only_run.map(|r| r.to_string()).unwrap_or_default())
+        .arg(if matches!(update.error, Some(None)) {
+            "1"
+        } else {
+            "0"
+        });
+    if let Some(status) = update.status {
+        inv.arg("status").arg(status.as_str());
+    }
+    if let Some(p) = update.progress {
+        inv.arg("progress").arg(p);
+    }
+    if let Some(c) = update.counts {
+        inv.arg("successful").arg(c.successful);
+        inv.arg("failed").arg(c.failed);
+        inv.arg("skipped").arg(c.skipped);
+    }
+    if let Some(Some(e)) = &update.error {
+        inv.arg("error").arg(e);
+    }
+    inv
+}
+
 #[derive(Clone)]
 pub struct RedisSessionStore {
     conn: ConnectionManager,
@@ -124,6 +154,25 @@ impl RedisSessionStore {
 
     pub fn from_connection(conn: ConnectionManager) -> Self {
         Self { conn }
+    }
+
+    /// Sends a request whose repetition is harmless; if it failed because the
+    /// connection had dropped (a Redis restart, a killed client), the manager has
+    /// reconnected by the time it is sent once more. Not for `start_run`: a reply lost
+    /// after the script ran would make the retry report a conflict for a run that
+    /// did start.
+    async fn idempotent<T, F, Fut>(&self, request: F) -> redis::RedisResult<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        match request(self.conn.clone()).await {
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                tracing::debug!(error = %e, "redis connection dropped; retrying once");
+                request(self.conn.clone()).await
+            }
+            other => other,
+        }
     }
 }
 
@@ -187,7 +236,8 @@ fn from_fields(mut h: HashMap<String, String>) -> Result<Session> {
 
 /// Decodes an `HGETALL` reply given as an array of alternating fields and values.
 fn hash_from_value(v: redis::Value) -> Result<Option<Session>> {
-    let h: HashMap<String, String> = redis::from_redis_value(v).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let h: HashMap<String, String> =
+        redis::from_redis_value(v).map_err(|e| Error::Corrupt(e.to_string()))?;
     if h.is_empty() {
         return Ok(None);
     }
@@ -197,22 +247,28 @@ fn hash_from_value(v: redis::Value) -> Result<Option<Session>> {
 #[async_trait]
 impl SessionStore for RedisSessionStore {
     async fn create(&self, session: &Session) -> Result<()> {
-        let mut conn = self.conn.clone();
-        let key = session_key(session.id);
-        redis::pipe()
-            .atomic()
-            .hset_multiple(&key, &to_fields(session))
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset_multiple(session_key(session.id), &to_fields(session))
             .ignore()
             .zadd(INDEX, session.id.to_string(), session.last_seen_at_ms)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await?;
+            .ignore();
+        self.idempotent(|mut conn| {
+            let pipe = pipe.clone();
+            async move { pipe.query_async::<()>(&mut conn).await }
+        })
+        .await?;
         Ok(())
     }
 
     async fn get(&self, id: SessionId) -> Result<Option<Session>> {
-        let mut conn = self.conn.clone();
-        let h: HashMap<String, String> = conn.hgetall(session_key(id)).await?;
+        let key = session_key(id);
+        let h: HashMap<String, String> = self
+            .idempotent(|mut conn| {
+                let key = key.clone();
+                async move { conn.hgetall(key).await }
+            })
+            .await?;
         if h.is_empty() {
             return Ok(None);
         }
@@ -220,13 +276,16 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn touch(&self, id: SessionId) -> Result<Option<Session>> {
-        let mut conn = self.conn.clone();
-        let v: redis::Value = TOUCH
-            .key(session_key(id))
-            .key(INDEX)
-            .arg(id.to_string())
-            .arg(now_ms())
-            .invoke_async(&mut conn)
+        let v: redis::Value = self
+            .idempotent(|mut conn| async move {
+                TOUCH
+                    .key(session_key(id))
+                    .key(INDEX)
+                    .arg(id.to_string())
+                    .arg(now_ms())
+                    .invoke_async(&mut conn)
+                    .await
+            })
             .await?;
         if matches!(v, redis::Value::Nil) {
             return Ok(None);
@@ -261,29 +320,11 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn update(&self, id: SessionId, update: &Update) -> Result<UpdateOutcome> {
-        let mut conn = self.conn.clone();
-        let mut inv = UPDATE.prepare_invoke();
-        inv.key(session_key(id))
-            .key(INDEX)
-            .arg(id.to_string())
-            .arg(now_ms())
-            .arg(update.only_run.map(|r| r.to_string()).unwrap_or_default())
-            .arg(if matches!(update.error, Some(None)) { "1" } else { "0" });
-        if let Some(status) = update.status {
-            inv.arg("status").arg(status.as_str());
-        }
-        if let Some(p) = update.progress {
-            inv.arg("progress").arg(p);
-        }
-        if let Some(c) = update.counts {
-            inv.arg("successful").arg(c.successful);
-            inv.arg("failed").arg(c.failed);
-            inv.arg("skipped").arg(c.skipped);
-        }
-        if let Some(Some(e)) = &update.error {
-            inv.arg("error").arg(e);
-        }
-        let code: i64 = inv.invoke_async(&mut conn).await?;
+        let code: i64 = self
+            .idempotent(|mut conn| async move {
+                update_invocation(id, update).invoke_async(&mut conn).await
+            })
+            .await?;
         Ok(match code {
             1 => UpdateOutcome::Applied,
             2 => UpdateOutcome::Stale,
@@ -292,21 +333,26 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn delete(&self, id: SessionId) -> Result<bool> {
-        let mut conn = self.conn.clone();
-        let (deleted, _): (u64, u64) = redis::pipe()
-            .atomic()
-            .del(session_key(id))
-            .zrem(INDEX, id.to_string())
-            .query_async(&mut conn)
+        let (deleted, _): (u64, u64) = self
+            .idempotent(|mut conn| async move {
+                redis::pipe()
+                    .atomic()
+                    .del(session_key(id))
+                    .zrem(INDEX, id.to_string())
+                    .query_async(&mut conn)
+                    .await
+            })
             .await?;
         Ok(deleted > 0)
     }
 
     async fn list_expired(&self, ttl_ms: i64) -> Result<Vec<SessionId>> {
-        let mut conn = self.conn.clone();
         let cutoff = now_ms() - ttl_ms;
-        let ids: Vec<String> = conn
-            .zrangebyscore(INDEX, "-inf", format!("({cutoff}"))
+        let ids: Vec<String> = self
+            .idempotent(|mut conn| async move {
+                conn.zrangebyscore(INDEX, "-inf", format!("({cutoff}"))
+                    .await
+            })
             .await?;
         Ok(ids.iter().filter_map(|i| i.parse().ok()).collect())
     }
@@ -317,17 +363,22 @@ impl SessionStore for RedisSessionStore {
         limit: usize,
         tombstone_ttl_ms: i64,
     ) -> Result<Vec<ExpiredSession>> {
-        let mut conn = self.conn.clone();
         let now = now_ms();
-        let hashes: Vec<redis::Value> = CLAIM_EXPIRED
-            .key(INDEX)
-            .arg(now)
-            .arg(ttl_ms)
-            .arg(limit.max(1))
-            .arg(tombstone_ttl_ms.max(1))
-            .arg(SESSION_PREFIX)
-            .arg(TOMBSTONE_PREFIX)
-            .invoke_async(&mut conn)
+        // A retry after a lost reply can only miss sessions the first call deleted;
+        // their files are then left to the orphan sweep.
+        let hashes: Vec<redis::Value> = self
+            .idempotent(|mut conn| async move {
+                CLAIM_EXPIRED
+                    .key(INDEX)
+                    .arg(now)
+                    .arg(ttl_ms)
+                    .arg(limit.max(1))
+                    .arg(tombstone_ttl_ms.max(1))
+                    .arg(SESSION_PREFIX)
+                    .arg(TOMBSTONE_PREFIX)
+                    .invoke_async(&mut conn)
+                    .await
+            })
             .await?;
         let mut out = Vec::with_capacity(hashes.len());
         for h in hashes {
@@ -345,14 +396,19 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn tombstone(&self, id: SessionId) -> Result<Option<Tombstone>> {
-        let mut conn = self.conn.clone();
-        let v: Option<String> = conn.get(tombstone_key(id)).await?;
+        let v: Option<String> = self
+            .idempotent(|mut conn| async move { conn.get(tombstone_key(id)).await })
+            .await?;
         let Some(v) = v else { return Ok(None) };
         let mut parts = v.split(' ');
-        let (Some(at), Some(idle), Some(status)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(at), Some(idle), Some(status)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(Error::Corrupt(format!("tombstone {v:?}")));
         };
-        let num = |s: &str| s.parse::<i64>().map_err(|_| Error::Corrupt(format!("tombstone {v:?}")));
+        let num = |s: &str| {
+            s.parse::<i64>()
+                .map_err(|_| Error::Corrupt(format!("tombstone {v:?}")))
+        };
         Ok(Some(Tombstone {
             id,
             expired_at_ms: num(at)?,
@@ -362,23 +418,25 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn record_cleanup(&self, report: &CleanupReport) -> Result<()> {
-        let mut conn = self.conn.clone();
         let json = serde_json::to_string(report).map_err(|e| Error::Corrupt(e.to_string()))?;
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .lpush(CLEANUPS, json)
             .ignore()
             .ltrim(CLEANUPS, 0, CLEANUP_HISTORY_LEN as isize - 1)
-            .ignore()
-            .query_async::<()>(&mut conn)
-            .await?;
+            .ignore();
+        self.idempotent(|mut conn| {
+            let pipe = pipe.clone();
+            async move { pipe.query_async::<()>(&mut conn).await }
+        })
+        .await?;
         Ok(())
     }
 
     async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>> {
-        let mut conn = self.conn.clone();
-        let items: Vec<String> = conn
-            .lrange(CLEANUPS, 0, limit.saturating_sub(1) as isize)
+        let last = limit.saturating_sub(1) as isize;
+        let items: Vec<String> = self
+            .idempotent(|mut conn| async move { conn.lrange(CLEANUPS, 0, last).await })
             .await?;
         Ok(items
             .iter()
@@ -387,21 +445,26 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool> {
-        let mut conn = self.conn.clone();
-        let set: Option<String> = redis::cmd("SET")
-            .arg(format!("{{maplink}}:tick:{name}:{tick}"))
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!("{{maplink}}:tick:{name}:{tick}"))
             .arg(now_ms())
             .arg("NX")
             .arg("PX")
-            .arg(keep_ms.max(1))
-            .query_async(&mut conn)
+            .arg(keep_ms.max(1));
+        let set: Option<String> = self
+            .idempotent(|mut conn| {
+                let cmd = cmd.clone();
+                async move { cmd.query_async(&mut conn).await }
+            })
             .await?;
         Ok(set.is_some())
     }
 
     async fn ping(&self) -> Result<()> {
-        let mut conn = self.conn.clone();
-        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        self.idempotent(|mut conn| async move {
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        })
+        .await?;
         Ok(())
     }
 }

@@ -10,7 +10,9 @@ use std::{path::Path, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use sqlx::{
     Row, SqlitePool,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    },
 };
 
 use super::{
@@ -228,7 +230,10 @@ impl SessionStore for SqliteSessionStore {
             q = q.bind(int(p));
         }
         if let Some(c) = u.counts {
-            q = q.bind(int(c.successful)).bind(int(c.failed)).bind(int(c.skipped));
+            q = q
+                .bind(int(c.successful))
+                .bind(int(c.failed))
+                .bind(int(c.skipped));
         }
         if let Some(e) = &u.error {
             q = q.bind(e.clone());
@@ -255,10 +260,12 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn list_expired(&self, ttl_ms: i64) -> Result<Vec<SessionId>> {
-        let rows = sqlx::query("SELECT id FROM sessions WHERE last_seen_at_ms < ? ORDER BY last_seen_at_ms")
-            .bind(now_ms() - ttl_ms)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id FROM sessions WHERE last_seen_at_ms < ? ORDER BY last_seen_at_ms",
+        )
+        .bind(now_ms() - ttl_ms)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .iter()
             .filter_map(|r| r.try_get::<&str, _>("id").ok()?.parse().ok())

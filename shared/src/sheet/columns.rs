@@ -5,8 +5,16 @@ use crate::{Error, Result};
 
 /// Map-link header spellings, in order of preference (matched trimmed, case-insensitive).
 pub const MAP_COLUMN_NAMES: &[&str] = &[
-    "map link", "maps link", "maps", "map", "map links", "maps links", "map_link", "maps_link",
-    "maplink", "mapslink",
+    "map link",
+    "maps link",
+    "maps",
+    "map",
+    "map links",
+    "maps links",
+    "map_link",
+    "maps_link",
+    "maplink",
+    "mapslink",
 ];
 const LONGITUDE_NAMES: &[&str] = &["long", "longitude", "lng"];
 const LATITUDE_NAMES: &[&str] = &["latts", "latt", "lat", "latitude"];
@@ -132,7 +140,13 @@ mod tests {
 
     #[test]
     fn missing_map_column_message_lists_found_columns() {
-        let h = vec![Cell::Text("Name".into()), Cell::Number(3.0), Cell::Empty, Cell::Text("Region".into()), Cell::Text("Link".into())];
+        let h = vec![
+            Cell::Text("Name".into()),
+            Cell::Number(3.0),
+            Cell::Empty,
+            Cell::Text("Region".into()),
+            Cell::Text("Link".into()),
+        ];
         assert_eq!(
             find_columns(&h).unwrap_err().to_string(),
             "Missing required map column. Looking for: \"Map link\" or \"Maps\" (case-insensitive). Found columns: \"Name\", \"Region\", \"Link\""
@@ -146,7 +160,9 @@ mod tests {
             "Missing required columns: Name, Region. Found columns: \"Maps\""
         );
         assert_eq!(
-            find_columns(&header(&["name", "maps"])).unwrap_err().to_string(),
+            find_columns(&header(&["name", "maps"]))
+                .unwrap_err()
+                .to_string(),
             "Missing required columns: Region. Found columns: \"name\", \"maps\""
         );
     }

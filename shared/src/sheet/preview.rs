@@ -20,7 +20,11 @@ pub fn column_names(sheet: &Sheet) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(width);
     for i in 0..width {
         let raw = sheet.header().get(i).map(|c| c.text()).unwrap_or_default();
-        let base = if raw.trim().is_empty() { format!("Unnamed: {i}") } else { raw };
+        let base = if raw.trim().is_empty() {
+            format!("Unnamed: {i}")
+        } else {
+            raw
+        };
         let mut name = base.clone();
         let mut n = 1;
         while names.contains(&name) {
@@ -42,7 +46,12 @@ pub fn preview(sheet: &Sheet) -> Preview {
             columns
                 .iter()
                 .enumerate()
-                .map(|(i, c)| (c.clone(), row.get(i).map(|cell| cell.to_json()).unwrap_or_default()))
+                .map(|(i, c)| {
+                    (
+                        c.clone(),
+                        row.get(i).map(|cell| cell.to_json()).unwrap_or_default(),
+                    )
+                })
                 .collect()
         })
         .collect();

@@ -24,7 +24,9 @@ fn xlsx_reason(e: XlsxError) -> Error {
         XlsxError::Zip(_) | XlsxError::Io(_) => {
             "the file is not a valid .xlsx workbook (it is not a readable zip archive)".to_owned()
         }
-        XlsxError::Password => "the workbook is password-protected; remove the password and upload it again".to_owned(),
+        XlsxError::Password => {
+            "the workbook is password-protected; remove the password and upload it again".to_owned()
+        }
         other => format!("the workbook could not be read ({other})"),
     };
     Error::Sheet(reason)
@@ -99,10 +101,17 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet> {
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| Error::Sheet(format!("the CSV file could not be read ({e})")))?;
+        let record =
+            record.map_err(|e| Error::Sheet(format!("the CSV file could not be read ({e})")))?;
         let mut row: Vec<Cell> = record
             .iter()
-            .map(|f| if f.is_empty() { Cell::Empty } else { Cell::Text(f.to_owned()) })
+            .map(|f| {
+                if f.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(f.to_owned())
+                }
+            })
             .collect();
         trim_trailing_empty(&mut row);
         rows.push(row);
@@ -120,9 +129,20 @@ mod tests {
 
     #[test]
     fn csv_with_bom_and_semicolons() {
-        let wb = read(b"\xEF\xBB\xBFName;Region;Maps\nA;B;\"x;y\"\n", FileFormat::Csv).unwrap();
+        let wb = read(
+            b"\xEF\xBB\xBFName;Region;Maps\nA;B;\"x;y\"\n",
+            FileFormat::Csv,
+        )
+        .unwrap();
         let s = wb.first();
-        assert_eq!(s.header(), &[Cell::Text("Name".into()), Cell::Text("Region".into()), Cell::Text("Maps".into())]);
+        assert_eq!(
+            s.header(),
+            &[
+                Cell::Text("Name".into()),
+                Cell::Text("Region".into()),
+                Cell::Text("Maps".into())
+            ]
+        );
         assert_eq!(s.data_cell(0, 2), &Cell::Text("x;y".into()));
     }
 

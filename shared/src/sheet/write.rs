@@ -11,7 +11,8 @@ use crate::{Error, Result, domain::FileFormat};
 /// Serializes `book` to bytes in its format.
 pub fn write(book: &Workbook) -> Result<Vec<u8>> {
     match book.format {
-        FileFormat::Xlsx => write_xlsx(book).map_err(|e| Error::Sheet(format!("could not write the workbook ({e})"))),
+        FileFormat::Xlsx => write_xlsx(book)
+            .map_err(|e| Error::Sheet(format!("could not write the workbook ({e})"))),
         FileFormat::Csv => write_csv(book),
     }
 }
@@ -23,7 +24,8 @@ fn write_xlsx(book: &Workbook) -> std::result::Result<Vec<u8>, XlsxError> {
         let ws: &mut Worksheet = out.add_worksheet();
         ws.set_name(&sheet.name)?;
         for (r, row) in sheet.rows.iter().enumerate() {
-            let r = sheet.first_row + u32::try_from(r).map_err(|_| XlsxError::RowColumnLimitError)?;
+            let r =
+                sheet.first_row + u32::try_from(r).map_err(|_| XlsxError::RowColumnLimitError)?;
             for (c, cell) in row.iter().enumerate() {
                 let c = u16::try_from(c).map_err(|_| XlsxError::RowColumnLimitError)?;
                 match cell {
@@ -48,7 +50,9 @@ fn write_xlsx(book: &Workbook) -> std::result::Result<Vec<u8>, XlsxError> {
 }
 
 fn write_csv(book: &Workbook) -> Result<Vec<u8>> {
-    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     for row in &book.first().rows {
         w.write_record(row.iter().map(Cell::text))
             .map_err(|e| Error::Sheet(format!("could not write the CSV file ({e})")))?;

@@ -23,14 +23,18 @@ const CLAIM_BATCH: usize = 200;
 /// anything was removed).
 pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
     let ttl_ms = state.settings.session_ttl_ms();
-    let tombstone_ms = i64::try_from(state.settings.tombstone_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let tombstone_ms =
+        i64::try_from(state.settings.tombstone_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     let mut report = CleanupReport {
         ran_at_ms: now_ms(),
         runner: state.process_name.to_string(),
         sessions: Vec::new(),
     };
     loop {
-        let claimed = state.sessions.claim_expired(ttl_ms, CLAIM_BATCH, tombstone_ms).await?;
+        let claimed = state
+            .sessions
+            .claim_expired(ttl_ms, CLAIM_BATCH, tombstone_ms)
+            .await?;
         let batch_len = claimed.len();
         for expired in claimed {
             let s = &expired.session;
@@ -59,7 +63,11 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
         }
     }
     if !report.sessions.is_empty() {
-        tracing::info!(count = report.sessions.len(), "total cleanup: {} expired sessions removed", report.sessions.len());
+        tracing::info!(
+            count = report.sessions.len(),
+            "total cleanup: {} expired sessions removed",
+            report.sessions.len()
+        );
         state.sessions.record_cleanup(&report).await?;
     }
     sweep_orphans(state).await?;
@@ -106,7 +114,11 @@ pub async fn schedule(state: WorkerState, shutdown: impl std::future::Future<Out
             _ = tokio::time::sleep(wait) => {}
         }
         let tick = tick_of(now_ms(), interval);
-        match state.sessions.claim_tick("cleanup", tick, interval_ms * 10).await {
+        match state
+            .sessions
+            .claim_tick("cleanup", tick, interval_ms * 10)
+            .await
+        {
             Ok(true) => {
                 if let Err(e) = run(&state).await {
                     tracing::error!(error = %e, "cleanup failed");

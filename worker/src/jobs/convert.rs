@@ -79,7 +79,11 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
     let (status, counts, error) = match result {
         Ok(Some(filled)) => (SessionStatus::Completed, filled.counts, None),
         Ok(None) => return Ok(Outcome::Gone),
-        Err(e) if !e.is_transient() => (SessionStatus::Failed, Counts::default(), Some(e.to_string())),
+        Err(e) if !e.is_transient() => (
+            SessionStatus::Failed,
+            Counts::default(),
+            Some(e.to_string()),
+        ),
         Err(e) => return Err(e),
     };
     let finish = Update {
@@ -142,6 +146,8 @@ fn convert_files(
         }
         w.flush()
     })?;
-    state.files.write(id, SessionFile::Output(format), &output)?;
+    state
+        .files
+        .write(id, SessionFile::Output(format), &output)?;
     Ok(Some(filled))
 }

@@ -124,24 +124,76 @@ mod tests {
             name: "Stores".into(),
             first_row: 0,
             rows: vec![
-                vec![text("Name"), text("Region"), text("Maps link"), text("Extra")],
-                vec![text("A"), text("R"), text("https://maps.google.com/?q=-26.1,28.0"), Cell::Number(7.0)],
+                vec![
+                    text("Name"),
+                    text("Region"),
+                    text("Maps link"),
+                    text("Extra"),
+                ],
+                vec![
+                    text("A"),
+                    text("R"),
+                    text("https://maps.google.com/?q=-26.1,28.0"),
+                    Cell::Number(7.0),
+                ],
                 vec![text("B"), text("R"), text("   ")],
-                vec![text("C"), text("R"), text("not a valid url"), Cell::Bool(true)],
-                vec![text("D"), text("R"), text("https://maps.google.com/?q=100,0")],
+                vec![
+                    text("C"),
+                    text("R"),
+                    text("not a valid url"),
+                    Cell::Bool(true),
+                ],
+                vec![
+                    text("D"),
+                    text("R"),
+                    text("https://maps.google.com/?q=100,0"),
+                ],
             ],
         };
         let cols = find_columns(sheet.header()).unwrap();
         let signals = RunSignals::default();
         let filled = fill(&mut sheet, &cols, &signals, Duration::ZERO).unwrap();
-        assert_eq!(filled.counts, Counts { successful: 1, failed: 2, skipped: 1 });
+        assert_eq!(
+            filled.counts,
+            Counts {
+                successful: 1,
+                failed: 2,
+                skipped: 1
+            }
+        );
         assert_eq!(signals.progress.load(Ordering::Relaxed), 4);
-        assert_eq!(&sheet.rows[0][4..], &[text("LONG"), text("LATTs"), text("Comments")]);
-        assert_eq!(&sheet.rows[1][3..], &[Cell::Number(7.0), Cell::Number(28.0), Cell::Number(-26.1), text("Success")]);
+        assert_eq!(
+            &sheet.rows[0][4..],
+            &[text("LONG"), text("LATTs"), text("Comments")]
+        );
+        assert_eq!(
+            &sheet.rows[1][3..],
+            &[
+                Cell::Number(7.0),
+                Cell::Number(28.0),
+                Cell::Number(-26.1),
+                text("Success")
+            ]
+        );
         assert_eq!(sheet.rows[2][6], text(SKIPPED_COMMENT));
-        assert_eq!(sheet.rows[2][2], text("   "), "the blank link cell is kept as it was");
-        assert_eq!(&sheet.rows[3][3..], &[Cell::Bool(true), Cell::Empty, Cell::Empty, text("Failed after 1 attempt: Could not extract coordinates from URL")]);
-        assert_eq!(sheet.rows[4][6], text("Failed after 1 attempt: Invalid latitude: 100.0 (must be between -90 and 90)"));
+        assert_eq!(
+            sheet.rows[2][2],
+            text("   "),
+            "the blank link cell is kept as it was"
+        );
+        assert_eq!(
+            &sheet.rows[3][3..],
+            &[
+                Cell::Bool(true),
+                Cell::Empty,
+                Cell::Empty,
+                text("Failed after 1 attempt: Could not extract coordinates from URL")
+            ]
+        );
+        assert_eq!(
+            sheet.rows[4][6],
+            text("Failed after 1 attempt: Invalid latitude: 100.0 (must be between -90 and 90)")
+        );
         assert_eq!(filled.rows[0].method.as_deref(), Some("parse:q"));
     }
 
@@ -150,11 +202,17 @@ mod tests {
         let mut sheet = Sheet {
             name: "S".into(),
             first_row: 0,
-            rows: vec![vec![text("Name"), text("Region"), text("Maps")], vec![text("A"), text("R"), text("1.5,2.5")]],
+            rows: vec![
+                vec![text("Name"), text("Region"), text("Maps")],
+                vec![text("A"), text("R"), text("1.5,2.5")],
+            ],
         };
         let cols = find_columns(sheet.header()).unwrap();
         let signals = RunSignals::default();
         signals.cancelled.store(true, Ordering::Relaxed);
-        assert_eq!(fill(&mut sheet, &cols, &signals, Duration::ZERO), Err(Cancelled));
+        assert_eq!(
+            fill(&mut sheet, &cols, &signals, Duration::ZERO),
+            Err(Cancelled)
+        );
     }
 }

@@ -46,7 +46,9 @@ impl<T: Serialize + DeserializeOwned> Codec<Payload<T>> for LenientJson<T> {
     fn encode(&self, val: &Payload<T>) -> Result<Vec<u8>, EncodeError> {
         match val {
             Payload::Job(job) => serde_json::to_vec(job).map_err(|e| EncodeError(e.to_string())),
-            Payload::Undecodable(why) => Err(EncodeError(format!("refusing to enqueue an undecodable payload ({why})"))),
+            Payload::Undecodable(why) => Err(EncodeError(format!(
+                "refusing to enqueue an undecodable payload ({why})"
+            ))),
         }
     }
 

@@ -89,12 +89,12 @@ impl QueueBackend {
     /// A producer for this backend.
     pub fn producer(&self, settings: &Settings) -> Producer {
         match self {
-            Self::Redis(conn) => {
-                Producer::Redis(RedisStorage::new(conn.clone()).with_config(Self::redis_config(settings)))
-            }
-            Self::Sqlite(pool) => {
-                Producer::Sqlite(SqliteStorage::new(pool).with_config(Self::sqlite_config(settings)))
-            }
+            Self::Redis(conn) => Producer::Redis(
+                RedisStorage::new(conn.clone()).with_config(Self::redis_config(settings)),
+            ),
+            Self::Sqlite(pool) => Producer::Sqlite(
+                SqliteStorage::new(pool).with_config(Self::sqlite_config(settings)),
+            ),
         }
     }
 }

@@ -12,10 +12,20 @@ pub fn process_name(role: &str) -> String {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let host: String = host
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(40)
         .collect();
-    format!("{role}-{host}-{}-{}", std::process::id(), Ulid::generate().to_string().to_lowercase())
+    format!(
+        "{role}-{host}-{}-{}",
+        std::process::id(),
+        Ulid::generate().to_string().to_lowercase()
+    )
 }
 
 /// The name for the `restarts`-th (re)start of a worker of this process.
@@ -32,7 +42,10 @@ mod tests {
         let a = process_name("worker");
         let b = process_name("worker");
         assert_ne!(a, b);
-        assert!(!a.contains(':'), "':' would confuse apalis-redis channel parsing");
+        assert!(
+            !a.contains(':'),
+            "':' would confuse apalis-redis channel parsing"
+        );
         assert_ne!(worker_name(&a, 0), worker_name(&a, 1));
     }
 }

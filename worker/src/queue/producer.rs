@@ -27,12 +27,22 @@ pub fn new_task_id() -> String {
 
 impl Producer {
     pub async fn enqueue(&self, job: ConvertJob, task_id: &str) -> Result<(), EnqueueError> {
-        let id: Ulid = task_id.parse().map_err(|e| EnqueueError(format!("task id {task_id:?}: {e}")))?;
+        let id: Ulid = task_id
+            .parse()
+            .map_err(|e| EnqueueError(format!("task id {task_id:?}: {e}")))?;
         let task = TaskBuilder::new(job).task_id(TaskId::from(id)).build();
         // push_task needs `&mut self`; clones share the connection and are cheap.
         match self {
-            Self::Redis(s) => s.clone().push_task(task).await.map_err(|e| EnqueueError(e.to_string())),
-            Self::Sqlite(s) => s.clone().push_task(task).await.map_err(|e| EnqueueError(e.to_string())),
+            Self::Redis(s) => s
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| EnqueueError(e.to_string())),
+            Self::Sqlite(s) => s
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| EnqueueError(e.to_string())),
         }
     }
 }
