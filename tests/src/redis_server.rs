@@ -60,12 +60,11 @@ impl RedisServer {
             if let Ok(Some(_)) = server.child.try_wait() {
                 return None; // exited: most likely the port was taken
             }
-            if let Ok(client) = redis::Client::open(server.url()) {
-                if let Ok(mut conn) = client.get_connection() {
-                    if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
-                        return Some(server);
-                    }
-                }
+            if let Ok(client) = redis::Client::open(server.url())
+                && let Ok(mut conn) = client.get_connection()
+                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return Some(server);
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -22,6 +22,10 @@ use maplink_tests::{
 };
 use redis::Commands;
 
+/// Held by the tests that load the machine (20,000 jobs) or measure latency, so that
+/// one does not skew the other on a small machine.
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// An API without in-process workers on a fresh Redis, and a log dir for workers.
 async fn api_only() -> (Arc<RedisServer>, TestApp, tempfile::TempDir) {
     let redis = Arc::new(RedisServer::start());
@@ -92,6 +96,7 @@ async fn a_job_whose_worker_is_killed_completes_on_another_worker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_thousand_jobs_enqueued_at_once_are_all_processed() {
     const JOBS: usize = 20_000;
+    let _exclusive = EXCLUSIVE.lock().await;
     let (redis, app, logs) = api_only().await;
     let conn = redis.async_conn().await;
     let pushers = (0..20).map(|_| {
@@ -236,6 +241,7 @@ async fn undecodable_payloads_go_to_the_dead_set_without_killing_the_worker() {
 /// strategy about one pickup in five waits for the next queue heartbeat (5 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_worker_picks_up_a_new_job_within_a_second() {
+    let _exclusive = EXCLUSIVE.lock().await;
     let (redis, app, logs) = api_only().await;
     let env = worker_env(
         &redis.url(),
