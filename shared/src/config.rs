@@ -290,6 +290,20 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_documents_every_key_with_its_default() {
+        let example = include_str!("../../deploy/maplink.example.toml");
+        for (key, _) in KEYS {
+            let set = format!("\n{key} = ");
+            let commented = format!("\n# {key} = ");
+            assert!(example.contains(&set) || example.contains(&commented), "{key} is not in deploy/maplink.example.toml");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("maplink.toml");
+        std::fs::write(&path, example).unwrap();
+        assert_eq!(Settings::load_from(Some(path), env(&[])).unwrap(), Settings::default());
+    }
+
+    #[test]
     fn unknown_file_keys_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("maplink.toml");
