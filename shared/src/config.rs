@@ -295,12 +295,18 @@ mod tests {
         for (key, _) in KEYS {
             let set = format!("\n{key} = ");
             let commented = format!("\n# {key} = ");
-            assert!(example.contains(&set) || example.contains(&commented), "{key} is not in deploy/maplink.example.toml");
+            assert!(
+                example.contains(&set) || example.contains(&commented),
+                "{key} is not in deploy/maplink.example.toml"
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("maplink.toml");
         std::fs::write(&path, example).unwrap();
-        assert_eq!(Settings::load_from(Some(path), env(&[])).unwrap(), Settings::default());
+        assert_eq!(
+            Settings::load_from(Some(path), env(&[])).unwrap(),
+            Settings::default()
+        );
     }
 
     #[test]
