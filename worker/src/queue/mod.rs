@@ -1,9 +1,9 @@
 //! The job queue on apalis 1.0: Redis in distributed mode, SQLite embedded.
 //!
-//! Every apalis workaround lives in this module, one file each, with its regression
-//! test in `tests/tests/queue_*.rs`:
+//! Every apalis workaround lives in this module, one file each, with a regression test
+//! that fails without it (in `tests/tests/queue_redis.rs` unless noted):
 //! - [`names`]: unique worker names per process start and per restart;
-//! - [`armed_interval`]: a poll strategy that does not lose wake-ups;
+//! - [`armed_interval`]: a poll strategy that does not lose wake-ups (tested in place);
 //! - [`promote`]: due tasks promoted in chunks (the fetch script's unpack limit);
 //! - [`lenient`]: payloads decoded defensively (a poison payload is dead-lettered);
 //! - [`QueueBackend::redis_config`] / [`QueueBackend::sqlite_config`]: explicit heartbeat and
