@@ -50,7 +50,56 @@ pub struct Settings {
     /// Pause after each row of a job, in milliseconds (0 = none). Meant for rehearsing
     /// long runs (heartbeats, kill tests) in staging; leave at 0 in production.
     pub row_delay_ms: u64,
+    /// Hosts the network tier may fetch (a host matches an entry equal to it or ending
+    /// in `.<entry>`). Everything else is refused.
+    pub resolve_allowed_hosts: Vec<String>,
+    /// Hosts the network tier may reach at private, loopback or link-local addresses
+    /// (an internal map service, a test server); `*` means any host. Empty by default:
+    /// short links must not reach internal services.
+    pub resolve_private_hosts: Vec<String>,
+    /// Per-request timeout of the network tier.
+    pub resolve_timeout_ms: u64,
+    pub resolve_max_redirects: u32,
+    /// Largest response body read when scraping a map page.
+    pub resolve_max_body_bytes: u64,
+    /// Tries per link for transient network failures (timeouts, 5xx, 429).
+    pub resolve_attempts: u32,
+    /// First retry delay; doubled for each further retry.
+    pub resolve_backoff_ms: u64,
+    /// Links one job resolves at once.
+    pub resolve_concurrency: usize,
+    /// Requests one worker process sends to one host at once.
+    pub resolve_per_host: usize,
+    /// Google Places API key; unset disables the place-name search.
+    pub places_api_key: Option<String>,
+    /// Base URL of the Places API (or a compatible service).
+    pub places_base_url: String,
+    /// How long a resolved link is remembered (shared by all workers).
+    pub link_cache_ttl_secs: u64,
+    /// How long a link that could not be resolved is remembered.
+    pub link_cache_negative_ttl_secs: u64,
 }
+
+/// Map and short-link domains the network tier may fetch by default.
+pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
+    "goo.gl",
+    "g.co",
+    "google.com",
+    "google.co.za",
+    "google.co.uk",
+    "google.de",
+    "google.fr",
+    "google.es",
+    "google.it",
+    "google.nl",
+    "google.com.au",
+    "google.ca",
+    "googleapis.com",
+    "maps.apple.com",
+    "openstreetmap.org",
+    "osm.org",
+    "bing.com",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -72,6 +121,19 @@ impl Default for Settings {
             shutdown_timeout_secs: 30,
             tombstone_ttl_secs: 86_400,
             row_delay_ms: 0,
+            resolve_allowed_hosts: DEFAULT_ALLOWED_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
+            resolve_private_hosts: Vec::new(),
+            resolve_timeout_ms: 10_000,
+            resolve_max_redirects: 10,
+            resolve_max_body_bytes: 2 * 1024 * 1024,
+            resolve_attempts: 3,
+            resolve_backoff_ms: 250,
+            resolve_concurrency: 16,
+            resolve_per_host: 8,
+            places_api_key: None,
+            places_base_url: "https://maps.googleapis.com".into(),
+            link_cache_ttl_secs: 30 * 86_400,
+            link_cache_negative_ttl_secs: 3_600,
         }
     }
 }
@@ -81,6 +143,8 @@ impl Default for Settings {
 enum Kind {
     Text,
     Integer,
+    /// Comma-separated.
+    List,
 }
 
 /// Every key, with its variable `MAPLINK_<KEY>`.
@@ -102,6 +166,19 @@ const KEYS: &[(&str, Kind)] = &[
     ("shutdown_timeout_secs", Kind::Integer),
     ("tombstone_ttl_secs", Kind::Integer),
     ("row_delay_ms", Kind::Integer),
+    ("resolve_allowed_hosts", Kind::List),
+    ("resolve_private_hosts", Kind::List),
+    ("resolve_timeout_ms", Kind::Integer),
+    ("resolve_max_redirects", Kind::Integer),
+    ("resolve_max_body_bytes", Kind::Integer),
+    ("resolve_attempts", Kind::Integer),
+    ("resolve_backoff_ms", Kind::Integer),
+    ("resolve_concurrency", Kind::Integer),
+    ("resolve_per_host", Kind::Integer),
+    ("places_api_key", Kind::Text),
+    ("places_base_url", Kind::Text),
+    ("link_cache_ttl_secs", Kind::Integer),
+    ("link_cache_negative_ttl_secs", Kind::Integer),
 ];
 
 impl Settings {
@@ -135,11 +212,20 @@ impl Settings {
                     .parse::<i64>()
                     .map(toml::Value::Integer)
                     .map_err(|_| Error::Config(format!("{var}={text:?} is not a whole number")))?,
+                Kind::List => toml::Value::Array(
+                    text.split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
+                        .map(|h| toml::Value::String(h.to_owned()))
+                        .collect(),
+                ),
             };
             table.insert((*key).to_owned(), value);
         }
-        if table.get("redis_url").and_then(|v| v.as_str()) == Some("") {
-            table.remove("redis_url");
+        for optional in ["redis_url", "places_api_key"] {
+            if table.get(optional).and_then(|v| v.as_str()) == Some("") {
+                table.remove(optional);
+            }
         }
         let settings: Settings = table
             .try_into()
@@ -197,6 +283,12 @@ impl Settings {
         }
         if self.worker_concurrency == 0 || self.job_max_attempts == 0 {
             return bad("worker_concurrency and job_max_attempts must be at least 1".into());
+        }
+        if self.resolve_attempts == 0 || self.resolve_concurrency == 0 || self.resolve_per_host == 0 || self.resolve_timeout_ms == 0 {
+            return bad("resolve_attempts, resolve_concurrency, resolve_per_host and resolve_timeout_ms must be at least 1".into());
+        }
+        if !(self.places_base_url.starts_with("http://") || self.places_base_url.starts_with("https://")) {
+            return bad(format!("places_base_url {:?} must start with http:// or https://", self.places_base_url));
         }
         if self.queue_heartbeat_secs == 0
             || self.queue_missed_heartbeats == 0

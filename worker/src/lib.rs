@@ -4,6 +4,7 @@
 pub mod heartbeat;
 pub mod jobs;
 pub mod queue;
+pub mod resolve;
 pub mod runtime;
 pub mod state;
 

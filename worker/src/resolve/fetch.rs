@@ -1,0 +1,170 @@
+//! Following a link over HTTP: one request per hop (redirects are followed here, not by
+//! the client, so that every hop passes the policy), bounded bodies, and errors sorted
+//! into transient (worth retrying) and permanent.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use maplink::links::{self, Coordinates};
+use reqwest::{Client, StatusCode, Url, header};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::{dns::InternalOnly, policy::Policy};
+
+/// Why a lookup failed; the text is the user-facing reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Timeouts, connection errors, 5xx, 429: trying again later may succeed.
+    Transient(String),
+    /// Trying again will not help.
+    Permanent(String),
+}
+
+/// Where following a link ended.
+#[derive(Debug)]
+pub enum Landing {
+    /// A redirect target carried coordinates.
+    Coordinates(Coordinates, &'static str),
+    /// A page, with its (size-limited) body.
+    Page { url: Url, body: String },
+}
+
+pub struct Fetcher {
+    pub client: Client,
+    pub policy: Policy,
+    pub max_redirects: u32,
+    pub max_body: u64,
+    pub timeout: Duration,
+    hosts: HostLimits,
+}
+
+/// At most `per_host` requests in flight to one host from this process.
+struct HostLimits {
+    per_host: usize,
+    semaphores: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl HostLimits {
+    async fn acquire(&self, host: &str) -> OwnedSemaphorePermit {
+        let semaphore = {
+            let mut map = self.semaphores.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(host.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
+        };
+        // The semaphore is never closed, so acquiring cannot fail.
+        match semaphore.acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => unreachable!("host semaphores are never closed"),
+        }
+    }
+}
+
+pub fn seconds(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+impl Fetcher {
+    pub fn new(client: Client, policy: Policy, max_redirects: u32, max_body: u64, timeout: Duration, per_host: usize) -> Self {
+        Self {
+            client,
+            policy,
+            max_redirects,
+            max_body,
+            timeout,
+            hosts: HostLimits {
+                per_host: per_host.max(1),
+                semaphores: Mutex::new(HashMap::new()),
+            },
+        }
+    }
+
+    fn request_failure(&self, e: &reqwest::Error) -> Failure {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = source {
+            if let Some(refused) = err.downcast_ref::<InternalOnly>() {
+                return Failure::Permanent(format!("refused: {refused}"));
+            }
+            source = err.source();
+        }
+        if e.is_timeout() {
+            Failure::Transient(format!("timeout after {}", seconds(self.timeout)))
+        } else if e.is_connect() {
+            Failure::Transient("could not connect".into())
+        } else {
+            Failure::Transient(format!("request failed ({e})"))
+        }
+    }
+
+    /// GETs `url` (after the policy check), under the per-host limit.
+    pub async fn get(&self, url: &Url) -> Result<reqwest::Response, Failure> {
+        self.policy.check(url).map_err(Failure::Permanent)?;
+        let _permit = self.hosts.acquire(url.host_str().unwrap_or_default()).await;
+        self.client.get(url.clone()).send().await.map_err(|e| self.request_failure(&e))
+    }
+
+    /// Reads at most `max_body` bytes of a response as text.
+    pub async fn body(&self, mut response: reqwest::Response) -> Result<String, Failure> {
+        let too_large = || Failure::Permanent(format!("response larger than {} bytes", self.max_body));
+        if response.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.request_failure(&e))? {
+            if (body.len() + chunk.len()) as u64 > self.max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Follows redirects from `start` until coordinates appear in a target URL or a page
+    /// is reached.
+    pub async fn follow(&self, start: &Url) -> Result<Landing, Failure> {
+        let mut url = start.clone();
+        let mut seen = HashSet::new();
+        for _ in 0..=self.max_redirects {
+            if !seen.insert(url.to_string()) {
+                return Err(Failure::Permanent("redirect loop".into()));
+            }
+            let response = self.get(&url).await?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or_else(|| Failure::Permanent(format!("HTTP {} without a location", status.as_u16())))?;
+                let next = url
+                    .join(location)
+                    .map_err(|_| Failure::Permanent("redirect to an invalid URL".into()))?;
+                if let Ok(parsed) = links::parse(next.as_str()) {
+                    return Ok(Landing::Coordinates(parsed.coordinates, "redirect"));
+                }
+                url = next;
+                continue;
+            }
+            if status.is_success() {
+                let body = self.body(response).await?;
+                return Ok(Landing::Page { url, body });
+            }
+            return Err(status_failure(status));
+        }
+        Err(Failure::Permanent(format!("more than {} redirects", self.max_redirects)))
+    }
+}
+
+pub fn status_failure(status: StatusCode) -> Failure {
+    let text = format!("HTTP {}", status.as_u16());
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+        Failure::Transient(text)
+    } else {
+        Failure::Permanent(text)
+    }
+}
