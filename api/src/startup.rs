@@ -104,12 +104,15 @@ impl Application {
         if !self.embedded {
             return server.await;
         }
-        let worker_state = WorkerState {
-            sessions: self.state.sessions.clone(),
-            files: self.state.files.clone(),
-            settings: self.state.settings.clone(),
-            process_name: names::process_name("api").into(),
-        };
+        let worker_state = WorkerState::new(
+            &self.state.queue,
+            self.state.sessions.clone(),
+            self.state.files.clone(),
+            self.state.settings.clone(),
+            names::process_name("api"),
+        )
+        .await
+        .context("starting the in-process workers")?;
         let workers = runtime::run(
             worker_state,
             self.state.queue.clone(),

@@ -121,7 +121,10 @@ impl Default for Settings {
             shutdown_timeout_secs: 30,
             tombstone_ttl_secs: 86_400,
             row_delay_ms: 0,
-            resolve_allowed_hosts: DEFAULT_ALLOWED_HOSTS.iter().map(|h| (*h).to_owned()).collect(),
+            resolve_allowed_hosts: DEFAULT_ALLOWED_HOSTS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
             resolve_private_hosts: Vec::new(),
             resolve_timeout_ms: 10_000,
             resolve_max_redirects: 10,
@@ -284,11 +287,20 @@ impl Settings {
         if self.worker_concurrency == 0 || self.job_max_attempts == 0 {
             return bad("worker_concurrency and job_max_attempts must be at least 1".into());
         }
-        if self.resolve_attempts == 0 || self.resolve_concurrency == 0 || self.resolve_per_host == 0 || self.resolve_timeout_ms == 0 {
+        if self.resolve_attempts == 0
+            || self.resolve_concurrency == 0
+            || self.resolve_per_host == 0
+            || self.resolve_timeout_ms == 0
+        {
             return bad("resolve_attempts, resolve_concurrency, resolve_per_host and resolve_timeout_ms must be at least 1".into());
         }
-        if !(self.places_base_url.starts_with("http://") || self.places_base_url.starts_with("https://")) {
-            return bad(format!("places_base_url {:?} must start with http:// or https://", self.places_base_url));
+        if !(self.places_base_url.starts_with("http://")
+            || self.places_base_url.starts_with("https://"))
+        {
+            return bad(format!(
+                "places_base_url {:?} must start with http:// or https://",
+                self.places_base_url
+            ));
         }
         if self.queue_heartbeat_secs == 0
             || self.queue_missed_heartbeats == 0

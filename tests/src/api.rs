@@ -46,6 +46,11 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         poll_interval_ms: 50,
         queue_heartbeat_secs: 2,
         queue_missed_heartbeats: 2,
+        // Tests never leave the machine: only loopback test servers may be fetched.
+        resolve_allowed_hosts: vec!["127.0.0.1".into()],
+        resolve_private_hosts: vec!["127.0.0.1".into()],
+        resolve_timeout_ms: 2_000,
+        resolve_backoff_ms: 50,
         ..Settings::default()
     }
 }
@@ -89,18 +94,22 @@ impl TestApp {
         })];
         if let (Some(url), true) = (&settings.redis_url, redis_workers) {
             let conn = QueueBackend::connect_redis(url).await.expect("redis");
-            let state = WorkerState {
-                sessions: Arc::new(RedisSessionStore::from_connection(conn.clone())),
-                files: FileStore::open(&settings.data_dir).expect("files"),
-                settings: Arc::new(settings.clone()),
-                process_name: names::process_name("test-worker").into(),
-            };
+            let backend = QueueBackend::Redis(conn.clone());
+            let state = WorkerState::new(
+                &backend,
+                Arc::new(RedisSessionStore::from_connection(conn)),
+                FileStore::open(&settings.data_dir).expect("files"),
+                Arc::new(settings.clone()),
+                names::process_name("test-worker"),
+            )
+            .await
+            .expect("worker state");
             let roles = Roles {
                 convert: true,
                 cleanup: true,
             };
             tasks.push(tokio::spawn(async move {
-                runtime::run(state, QueueBackend::Redis(conn), roles, shutdown)
+                runtime::run(state, backend, roles, shutdown)
                     .await
                     .expect("workers stopped with an error");
             }));
@@ -108,7 +117,7 @@ impl TestApp {
         let files = FileStore::open(&settings.data_dir).expect("files");
         Self {
             addr,
-            client: reqwest::Client::new(),
+            client: crate::http_client(),
             settings,
             files,
             redis,

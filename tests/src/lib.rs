@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod binaries;
+pub mod link_server;
 pub mod redis_server;
 pub mod sheets;
 
@@ -20,6 +21,12 @@ pub fn init_logs() {
         )
         .with_test_writer()
         .try_init();
+}
+
+/// An HTTP client for talking to the service under test.
+pub fn http_client() -> reqwest::Client {
+    maplink_worker::resolve::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.

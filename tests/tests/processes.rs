@@ -26,6 +26,7 @@ async fn the_embedded_api_binary_serves_processes_and_cleans_up() {
         ("MAPLINK_SESSION_TTL_SECS", "2".to_owned()),
         ("MAPLINK_CLEANUP_INTERVAL_SECS", "1".to_owned()),
         ("MAPLINK_HEARTBEAT_INTERVAL_SECS", "1".to_owned()),
+        ("MAPLINK_RESOLVE_ALLOWED_HOSTS", "127.0.0.1".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -37,7 +38,7 @@ async fn the_embedded_api_binary_serves_processes_and_cleans_up() {
         .expect("address logged")
         .to_owned();
     let url = |p: &str| format!("http://{addr}{p}");
-    let client = reqwest::Client::new();
+    let client = maplink_tests::http_client();
 
     assert_eq!(
         client.get(url("/healthz")).send().await.unwrap().status(),

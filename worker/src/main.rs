@@ -33,12 +33,15 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("connecting to Redis")?;
     let process_name = names::process_name("worker");
-    let state = WorkerState {
-        sessions: Arc::new(RedisSessionStore::from_connection(conn.clone())),
-        files: FileStore::open(&settings.data_dir)?,
-        settings: Arc::new(settings),
-        process_name: process_name.clone().into(),
-    };
+    let backend = QueueBackend::Redis(conn.clone());
+    let state = WorkerState::new(
+        &backend,
+        Arc::new(RedisSessionStore::from_connection(conn)),
+        FileStore::open(&settings.data_dir)?,
+        Arc::new(settings),
+        process_name.clone(),
+    )
+    .await?;
     tracing::info!(worker = %process_name, "maplink worker started");
     let (trigger, shutdown) = Shutdown::new();
     tokio::spawn(async move {
@@ -49,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
         convert: true,
         cleanup: true,
     };
-    runtime::run(state, QueueBackend::Redis(conn), roles, shutdown).await?;
+    runtime::run(state, backend, roles, shutdown).await?;
     tracing::info!("maplink worker stopped");
     Ok(())
 }

@@ -1,14 +1,49 @@
-//! What every job needs: the session store, the file store and the settings.
+//! What every job needs: the session store, the file store, the network tier and the
+//! settings.
 
 use std::sync::Arc;
 
-use maplink::{config::Settings, files::FileStore, session::SessionStore};
+use maplink::{
+    cache::{LinkCache, RedisLinkCache, SqliteLinkCache},
+    config::Settings,
+    files::FileStore,
+    session::SessionStore,
+};
+
+use crate::{queue::QueueBackend, resolve::Resolver};
 
 #[derive(Clone)]
 pub struct WorkerState {
     pub sessions: Arc<dyn SessionStore>,
     pub files: FileStore,
     pub settings: Arc<Settings>,
+    /// The network tier, shared by every job of the process (its per-host limits and
+    /// counters are per process; its cache is shared by all workers).
+    pub resolver: Arc<Resolver>,
     /// This process's name in logs and in the cleanup history.
     pub process_name: Arc<str>,
+}
+
+impl WorkerState {
+    /// A state whose link cache lives beside the queue (Redis, or the SQLite file).
+    pub async fn new(
+        backend: &QueueBackend,
+        sessions: Arc<dyn SessionStore>,
+        files: FileStore,
+        settings: Arc<Settings>,
+        process_name: String,
+    ) -> maplink::Result<Self> {
+        let cache: Arc<dyn LinkCache> = match backend {
+            QueueBackend::Redis(conn) => Arc::new(RedisLinkCache::new(conn.clone())),
+            QueueBackend::Sqlite(pool) => Arc::new(SqliteLinkCache::open(pool.clone()).await?),
+        };
+        let resolver = Resolver::new(&settings, Some(cache)).map_err(maplink::Error::Config)?;
+        Ok(Self {
+            sessions,
+            files,
+            settings,
+            resolver: Arc::new(resolver),
+            process_name: process_name.into(),
+        })
+    }
 }

@@ -16,9 +16,15 @@ use crate::Result;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CachedLink {
-    Found { lat: f64, lng: f64, method: String },
+    Found {
+        lat: f64,
+        lng: f64,
+        method: String,
+    },
     /// Nothing to find (not a transient failure); the reason shown to users.
-    NotFound { reason: String },
+    NotFound {
+        reason: String,
+    },
 }
 
 /// Links longer than this are not cached (they are rare and make poor keys).

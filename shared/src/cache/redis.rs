@@ -34,7 +34,8 @@ impl LinkCache for RedisLinkCache {
         let mut conn = self.conn.clone();
         let json = serde_json::to_string(value).map_err(|e| Error::Corrupt(e.to_string()))?;
         let ttl = u64::try_from(ttl_ms.max(1)).unwrap_or(1);
-        conn.pset_ex::<_, _, ()>(format!("{PREFIX}{k}"), json, ttl).await?;
+        conn.pset_ex::<_, _, ()>(format!("{PREFIX}{k}"), json, ttl)
+            .await?;
         Ok(())
     }
 }

@@ -43,12 +43,14 @@ impl LinkCache for SqliteLinkCache {
         let Some(k) = key(link) else { return Ok(()) };
         let json = serde_json::to_string(value).map_err(|e| Error::Corrupt(e.to_string()))?;
         let now = now_ms();
-        sqlx::query("INSERT OR REPLACE INTO link_cache (link, value, expires_at_ms) VALUES (?, ?, ?)")
-            .bind(k)
-            .bind(json)
-            .bind(now + ttl_ms.max(1))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO link_cache (link, value, expires_at_ms) VALUES (?, ?, ?)",
+        )
+        .bind(k)
+        .bind(json)
+        .bind(now + ttl_ms.max(1))
+        .execute(&self.pool)
+        .await?;
         // Keep the table from growing without bound; cheap with the expiry index.
         sqlx::query("DELETE FROM link_cache WHERE expires_at_ms <= ?")
             .bind(now)

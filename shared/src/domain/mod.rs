@@ -5,5 +5,5 @@ mod outcome;
 mod session;
 
 pub use id::SessionId;
-pub use outcome::{RowOutcome, RowStatus};
+pub use outcome::{RowOutcome, RowStatus, SKIPPED_COMMENT, SUCCESS_COMMENT};
 pub use session::{Counts, FileFormat, Session, SessionStatus, Tombstone, now_ms};

@@ -1,4 +1,5 @@
-//! The outcome of one data row of a sheet.
+//! The outcome of one data row of a sheet, as written to the Comments column and to the
+//! per-row log (`rows.jsonl`).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,21 +11,36 @@ pub enum RowStatus {
     Skipped,
 }
 
-/// One line of a session's per-row log (`rows.jsonl`).
+impl RowStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+pub const SUCCESS_COMMENT: &str = "Success";
+pub const SKIPPED_COMMENT: &str = "Skipped: No map link provided";
+
+/// One line of a session's per-row log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RowOutcome {
     /// 1-based data row (the header is row 0).
     pub row: u64,
     pub name: String,
     pub status: RowStatus,
-    /// The text written to the Comments column.
-    pub comment: String,
+    /// Why the row failed (or was skipped).
+    pub reason: Option<String>,
     pub lng: Option<f64>,
     pub lat: Option<f64>,
+    /// Tries made for this row (network tries for links resolved online).
     pub attempts: u32,
-    /// How the coordinates were found (`parse` for the pure parser).
+    /// How the coordinates were found: `parse:<pattern>`, `redirect`, `scrape:…`,
+    /// `places`, with `+cache` when the answer came from the link cache.
     pub method: Option<String>,
-    /// The link, cut to 50 characters + `...` (the seed's log format).
+    /// The link, cut to 50 characters + `...` (the original app's log format).
     pub link: String,
 }
 
@@ -34,6 +50,22 @@ impl RowOutcome {
         match link.char_indices().nth(MAX) {
             Some((cut, _)) => format!("{}...", &link[..cut]),
             None => link.to_owned(),
+        }
+    }
+
+    /// The text of the Comments column.
+    pub fn comment(&self) -> String {
+        match self.status {
+            RowStatus::Success => SUCCESS_COMMENT.to_owned(),
+            RowStatus::Skipped => SKIPPED_COMMENT.to_owned(),
+            RowStatus::Failed => {
+                let n = self.attempts.max(1);
+                let unit = if n == 1 { "attempt" } else { "attempts" };
+                format!(
+                    "Failed after {n} {unit}: {}",
+                    self.reason.as_deref().unwrap_or("unknown error")
+                )
+            }
         }
     }
 }

@@ -6,11 +6,18 @@
 //! conditional session update. A job for a session that has since started another run
 //! is stale and does nothing.
 
-use std::{io::Write, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    io::Write,
+    sync::{Arc, atomic::Ordering},
+    time::Duration,
+};
+
+use futures::StreamExt;
 
 use maplink::{
     Error,
-    domain::{Counts, SessionId, SessionStatus},
+    domain::{Counts, FileFormat, SessionId, SessionStatus},
     files::SessionFile,
     jobs::ConvertJob,
     session::{Update, UpdateOutcome},
@@ -19,7 +26,8 @@ use maplink::{
 
 use crate::{
     heartbeat::{self, RunSignals},
-    jobs::fill::{self, Filled},
+    jobs::rows::{self, Filled, Plan},
+    resolve::Resolution,
     state::WorkerState,
 };
 
@@ -64,18 +72,7 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         state.settings.heartbeat_interval(),
         signals.clone(),
     );
-    // Reading, parsing and writing the sheet is CPU and file work: on the async worker
-    // it would stall the queue heartbeats of this process, and the queue would hand the
-    // job to another worker while this one still runs it.
-    let blocking_state = state.clone();
-    let format = session.format;
-    let row_delay = Duration::from_millis(state.settings.row_delay_ms);
-    let result = tokio::task::spawn_blocking(move || {
-        convert_files(&blocking_state, id, format, &signals, row_delay)
-    })
-    .await
-    .map_err(|e| Error::io("convert job", std::io::Error::other(e)))?;
-
+    let result = convert_files(state, id, session.format, &signals).await;
     let (status, counts, error) = match result {
         Ok(Some(filled)) => (SessionStatus::Completed, filled.counts, None),
         Ok(None) => return Ok(Outcome::Gone),
@@ -123,31 +120,100 @@ pub async fn mark_failed(state: &WorkerState, job: &ConvertJob, reason: &str) ->
     Ok(())
 }
 
-/// The blocking part. `Ok(None)` when the run was cancelled.
-fn convert_files(
+/// Reads, plans, resolves and writes. `Ok(None)` when the run was cancelled.
+///
+/// Reading, parsing and writing the sheet is CPU and file work, done on blocking
+/// threads: on the async worker it would stall the queue heartbeats of this process,
+/// and the queue would hand the job to another worker while this one still runs it.
+async fn convert_files(
     state: &WorkerState,
     id: SessionId,
-    format: maplink::domain::FileFormat,
-    signals: &RunSignals,
-    row_delay: Duration,
+    format: FileFormat,
+    signals: &Arc<RunSignals>,
 ) -> Result<Option<Filled>, Error> {
-    let bytes = state.files.read(id, SessionFile::Input(format))?;
-    let mut book = sheet::read(&bytes, format)?;
-    let cols = sheet::find_columns(book.first().header())?;
-    let Ok(filled) = fill::fill(book.first_mut(), &cols, signals, row_delay) else {
+    let files = state.files.clone();
+    let row_delay = Duration::from_millis(state.settings.row_delay_ms);
+    let plan_signals = signals.clone();
+    let planned = blocking(move || {
+        let bytes = files.read(id, SessionFile::Input(format))?;
+        let book = sheet::read(&bytes, format)?;
+        let cols = sheet::find_columns(book.first().header())?;
+        let plans = rows::plan(book.first(), &cols, &plan_signals, row_delay);
+        Ok((book, cols, plans))
+    })
+    .await?;
+    let (mut book, cols, Ok(plans)) = planned else {
         return Ok(None);
     };
-    let output = sheet::write(&book)?;
-    state.files.write_with(id, SessionFile::Rows, |w| {
-        let mut w = std::io::BufWriter::new(w);
-        for row in &filled.rows {
-            serde_json::to_writer(&mut w, row)?;
-            w.write_all(b"\n")?;
-        }
-        w.flush()
-    })?;
-    state
-        .files
-        .write(id, SessionFile::Output(format), &output)?;
+
+    let Some(online) = resolve_online(state, &plans, signals).await else {
+        return Ok(None);
+    };
+
+    let files = state.files.clone();
+    let filled = blocking(move || {
+        let filled = rows::apply(book.first_mut(), &cols, &plans, &online);
+        let output = sheet::write(&book)?;
+        files.write_with(id, SessionFile::Rows, |w| {
+            let mut w = std::io::BufWriter::new(w);
+            for row in &filled.rows {
+                serde_json::to_writer(&mut w, row)?;
+                w.write_all(b"\n")?;
+            }
+            w.flush()
+        })?;
+        files.write(id, SessionFile::Output(format), &output)?;
+        Ok(filled)
+    })
+    .await?;
     Ok(Some(filled))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::io("convert job", std::io::Error::other(e)))?
+}
+
+/// Resolves every distinct link that needs the network, `resolve_concurrency` at a
+/// time. Each answer counts as progress for every row holding that link. `None` when
+/// the run was cancelled.
+async fn resolve_online(
+    state: &WorkerState,
+    plans: &[Plan],
+    signals: &RunSignals,
+) -> Option<HashMap<String, Resolution>> {
+    let mut rows_per_link: HashMap<&str, u64> = HashMap::new();
+    for plan in plans {
+        if let Plan::Online(link) = plan {
+            *rows_per_link.entry(link.as_str()).or_default() += 1;
+        }
+    }
+    let mut answers = HashMap::with_capacity(rows_per_link.len());
+    // Owned links and an owned resolver handle keep the futures `Send + 'static`, as
+    // the worker's future must be.
+    let links: Vec<(String, u64)> = rows_per_link
+        .into_iter()
+        .map(|(l, n)| (l.to_owned(), n))
+        .collect();
+    let resolver = state.resolver.clone();
+    let mut pending = futures::stream::iter(links)
+        .map(move |(link, rows)| {
+            let resolver = resolver.clone();
+            async move {
+                let resolution = resolver.resolve(&link).await;
+                (link, rows, resolution)
+            }
+        })
+        .buffer_unordered(state.settings.resolve_concurrency);
+    while let Some((link, rows, resolution)) = pending.next().await {
+        if signals.cancelled.load(Ordering::Relaxed) {
+            return None;
+        }
+        signals.progress.fetch_add(rows, Ordering::Relaxed);
+        answers.insert(link, resolution);
+    }
+    Some(answers)
 }

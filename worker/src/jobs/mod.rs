@@ -3,4 +3,4 @@
 
 pub mod cleanup;
 pub mod convert;
-pub mod fill;
+pub mod rows;

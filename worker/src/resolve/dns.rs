@@ -31,9 +31,15 @@ impl Resolve for GuardedDns {
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?
                 .collect();
             if found.is_empty() {
-                return Err(Box::new(io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))) as _);
+                return Err(Box::new(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{host} has no address"),
+                )) as _);
             }
-            let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| allow_private || !is_internal(a.ip())).collect();
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| allow_private || !is_internal(a.ip()))
+                .collect();
             if allowed.is_empty() {
                 return Err(Box::new(InternalOnly(host)) as _);
             }

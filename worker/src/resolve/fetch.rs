@@ -51,7 +51,9 @@ impl HostLimits {
     async fn acquire(&self, host: &str) -> OwnedSemaphorePermit {
         let semaphore = {
             let mut map = self.semaphores.lock().unwrap_or_else(|p| p.into_inner());
-            map.entry(host.to_owned()).or_insert_with(|| Arc::new(Semaphore::new(self.per_host))).clone()
+            map.entry(host.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_host)))
+                .clone()
         };
         // The semaphore is never closed, so acquiring cannot fail.
         match semaphore.acquire_owned().await {
@@ -70,7 +72,14 @@ pub fn seconds(d: Duration) -> String {
 }
 
 impl Fetcher {
-    pub fn new(client: Client, policy: Policy, max_redirects: u32, max_body: u64, timeout: Duration, per_host: usize) -> Self {
+    pub fn new(
+        client: Client,
+        policy: Policy,
+        max_redirects: u32,
+        max_body: u64,
+        timeout: Duration,
+        per_host: usize,
+    ) -> Self {
         Self {
             client,
             policy,
@@ -105,17 +114,26 @@ impl Fetcher {
     pub async fn get(&self, url: &Url) -> Result<reqwest::Response, Failure> {
         self.policy.check(url).map_err(Failure::Permanent)?;
         let _permit = self.hosts.acquire(url.host_str().unwrap_or_default()).await;
-        self.client.get(url.clone()).send().await.map_err(|e| self.request_failure(&e))
+        self.client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| self.request_failure(&e))
     }
 
     /// Reads at most `max_body` bytes of a response as text.
     pub async fn body(&self, mut response: reqwest::Response) -> Result<String, Failure> {
-        let too_large = || Failure::Permanent(format!("response larger than {} bytes", self.max_body));
+        let too_large =
+            || Failure::Permanent(format!("response larger than {} bytes", self.max_body));
         if response.content_length().is_some_and(|n| n > self.max_body) {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.request_failure(&e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.request_failure(&e))?
+        {
             if (body.len() + chunk.len()) as u64 > self.max_body {
                 return Err(too_large());
             }
@@ -140,7 +158,9 @@ impl Fetcher {
                     .headers()
                     .get(header::LOCATION)
                     .and_then(|l| l.to_str().ok())
-                    .ok_or_else(|| Failure::Permanent(format!("HTTP {} without a location", status.as_u16())))?;
+                    .ok_or_else(|| {
+                        Failure::Permanent(format!("HTTP {} without a location", status.as_u16()))
+                    })?;
                 let next = url
                     .join(location)
                     .map_err(|_| Failure::Permanent("redirect to an invalid URL".into()))?;
@@ -156,13 +176,19 @@ impl Fetcher {
             }
             return Err(status_failure(status));
         }
-        Err(Failure::Permanent(format!("more than {} redirects", self.max_redirects)))
+        Err(Failure::Permanent(format!(
+            "more than {} redirects",
+            self.max_redirects
+        )))
     }
 }
 
 pub fn status_failure(status: StatusCode) -> Failure {
     let text = format!("HTTP {}", status.as_u16());
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT {
+    if status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+    {
         Failure::Transient(text)
     } else {
         Failure::Permanent(text)

@@ -19,12 +19,12 @@ use maplink::{
 };
 use reqwest::Url;
 
-pub use self::{fetch::seconds, policy::Policy, stats::Stats};
 use self::{
     dns::GuardedDns,
     fetch::{Failure, Fetcher, Landing},
     places::{Places, place_query},
 };
+pub use self::{fetch::seconds, policy::Policy, stats::Stats};
 
 /// What resolving one link produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,19 +56,30 @@ pub struct Resolver {
 /// The reason prefix for links that were fetched without success.
 const DID_NOT_RESOLVE: &str = "Short link did not resolve";
 
+/// Installs the process-wide TLS crypto provider (ring) that HTTP clients need. Any
+/// process building a `reqwest::Client` calls this first; calling it again is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 impl Resolver {
     pub fn new(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> Result<Self, String> {
-        // rustls needs a process-wide crypto provider; installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let timeout = Duration::from_millis(settings.resolve_timeout_ms);
         let mut allowed = settings.resolve_allowed_hosts.clone();
         let places = match &settings.places_api_key {
             Some(key) => {
-                let base = Url::parse(&format!("{}/", settings.places_base_url.trim_end_matches('/')))
-                    .map_err(|e| format!("places_base_url: {e}"))?;
+                let base = Url::parse(&format!(
+                    "{}/",
+                    settings.places_base_url.trim_end_matches('/')
+                ))
+                .map_err(|e| format!("places_base_url: {e}"))?;
                 // The operator chose this host; it is allowed, addresses are still checked.
                 allowed.extend(base.host_str().map(str::to_owned));
-                Some(Places { base, key: key.clone() })
+                Some(Places {
+                    base,
+                    key: key.clone(),
+                })
             }
             None => None,
         };
@@ -109,7 +120,10 @@ impl Resolver {
         if let Some(hit) = self.cached(link).await {
             return hit;
         }
-        let Some(url) = Url::parse(link).ok().filter(|u| matches!(u.scheme(), "http" | "https")) else {
+        let Some(url) = Url::parse(link)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        else {
             self.stats.record("none", "not_found");
             return Resolution {
                 result: Err(maplink::links::ParseError::NoCoordinates.to_string()),
@@ -123,23 +137,46 @@ impl Resolver {
             match self.try_once(&url).await {
                 Ok(found) => {
                     self.stats.record(&found.method, "found");
-                    self.remember(link, CachedLink::Found {
-                        lat: found.coordinates.lat,
-                        lng: found.coordinates.lng,
-                        method: found.method.clone(),
-                    }, self.ttl_ms)
+                    self.remember(
+                        link,
+                        CachedLink::Found {
+                            lat: found.coordinates.lat,
+                            lng: found.coordinates.lng,
+                            method: found.method.clone(),
+                        },
+                        self.ttl_ms,
+                    )
                     .await;
-                    return Resolution { result: Ok(found), attempts: attempt, cached: false };
+                    return Resolution {
+                        result: Ok(found),
+                        attempts: attempt,
+                        cached: false,
+                    };
                 }
                 Err(Failure::Permanent(reason)) => {
                     self.stats.record("network", "not_found");
-                    self.remember(link, CachedLink::NotFound { reason: reason.clone() }, self.negative_ttl_ms).await;
-                    return Resolution { result: Err(reason), attempts: attempt, cached: false };
+                    self.remember(
+                        link,
+                        CachedLink::NotFound {
+                            reason: reason.clone(),
+                        },
+                        self.negative_ttl_ms,
+                    )
+                    .await;
+                    return Resolution {
+                        result: Err(reason),
+                        attempts: attempt,
+                        cached: false,
+                    };
                 }
                 Err(Failure::Transient(reason)) if attempt >= self.attempts => {
                     // Not cached: the next job may find the host healthy again.
                     self.stats.record("network", "error");
-                    return Resolution { result: Err(reason), attempts: attempt, cached: false };
+                    return Resolution {
+                        result: Err(reason),
+                        attempts: attempt,
+                        cached: false,
+                    };
                 }
                 Err(Failure::Transient(reason)) => {
                     tracing::debug!(link, attempt, %reason, "transient failure; retrying");
@@ -155,25 +192,49 @@ impl Resolver {
             Failure::Permanent(r) => Failure::Permanent(format!("{DID_NOT_RESOLVE}: {r}")),
         };
         let (final_url, body) = match self.fetcher.follow(url).await.map_err(prefix)? {
-            Landing::Coordinates(coordinates, method) => return Ok(Found { coordinates, method: method.into() }),
+            Landing::Coordinates(coordinates, method) => {
+                return Ok(Found {
+                    coordinates,
+                    method: method.into(),
+                });
+            }
             Landing::Page { url, body } => (url, body),
         };
         if let Ok(parsed) = maplink::links::parse(final_url.as_str()) {
-            return Ok(Found { coordinates: parsed.coordinates, method: "redirect".into() });
+            return Ok(Found {
+                coordinates: parsed.coordinates,
+                method: "redirect".into(),
+            });
         }
         if let Some((coordinates, method)) = scrape::find(&body) {
-            return Ok(Found { coordinates, method: method.into() });
+            return Ok(Found {
+                coordinates,
+                method: method.into(),
+            });
         }
         if let Some(places) = &self.places {
             if let Some(query) = place_query(&final_url).or_else(|| place_query(url)) {
-                let coordinates = places.search(&self.fetcher, &query).await.map_err(|f| match f {
-                    Failure::Transient(r) => Failure::Transient(format!("Place search failed: {r}")),
-                    Failure::Permanent(r) => Failure::Permanent(format!("Place search failed: {r}")),
-                })?;
-                return Ok(Found { coordinates, method: "places".into() });
+                let coordinates =
+                    places
+                        .search(&self.fetcher, &query)
+                        .await
+                        .map_err(|f| match f {
+                            Failure::Transient(r) => {
+                                Failure::Transient(format!("Place search failed: {r}"))
+                            }
+                            Failure::Permanent(r) => {
+                                Failure::Permanent(format!("Place search failed: {r}"))
+                            }
+                        })?;
+                return Ok(Found {
+                    coordinates,
+                    method: "places".into(),
+                });
             }
         }
-        Err(Failure::Permanent(maplink::links::ParseError::NoCoordinates.to_string()))
+        Err(Failure::Permanent(
+            maplink::links::ParseError::NoCoordinates.to_string(),
+        ))
     }
 
     async fn cached(&self, link: &str) -> Option<Resolution> {
@@ -188,11 +249,18 @@ impl Resolver {
         self.stats.cache_hit();
         let result = match hit {
             CachedLink::Found { lat, lng, method } => Coordinates::new(lat, lng)
-                .map(|coordinates| Found { coordinates, method })
+                .map(|coordinates| Found {
+                    coordinates,
+                    method,
+                })
                 .map_err(|e| e.to_string()),
             CachedLink::NotFound { reason } => Err(reason),
         };
-        Some(Resolution { result, attempts: 0, cached: true })
+        Some(Resolution {
+            result,
+            attempts: 0,
+            cached: true,
+        })
     }
 
     async fn remember(&self, link: &str, value: CachedLink, ttl_ms: i64) {

@@ -44,14 +44,17 @@ impl Places {
             .base
             .join("maps/api/place/textsearch/json")
             .map_err(|_| Failure::Permanent("invalid places_base_url".into()))?;
-        url.query_pairs_mut().append_pair("query", query).append_pair("key", &self.key);
+        url.query_pairs_mut()
+            .append_pair("query", query)
+            .append_pair("key", &self.key);
         let response = fetcher.get(&url).await?;
         if !response.status().is_success() {
             return Err(super::fetch::status_failure(response.status()));
         }
         let body = fetcher.body(response).await?;
-        let reply: Reply = serde_json::from_str(&body)
-            .map_err(|_| Failure::Transient("place search answered with something other than JSON".into()))?;
+        let reply: Reply = serde_json::from_str(&body).map_err(|_| {
+            Failure::Transient("place search answered with something other than JSON".into())
+        })?;
         match reply.status.as_str() {
             "OK" => {
                 let place = reply
@@ -61,11 +64,19 @@ impl Places {
                 let l = &place.geometry.location;
                 Coordinates::new(l.lat, l.lng).map_err(|e| Failure::Permanent(e.to_string()))
             }
-            "ZERO_RESULTS" => Err(Failure::Permanent(format!("no place found for \"{query}\""))),
-            "OVER_QUERY_LIMIT" | "UNKNOWN_ERROR" => Err(Failure::Transient(format!("place search: {}", reply.status))),
+            "ZERO_RESULTS" => Err(Failure::Permanent(format!(
+                "no place found for \"{query}\""
+            ))),
+            "OVER_QUERY_LIMIT" | "UNKNOWN_ERROR" => Err(Failure::Transient(format!(
+                "place search: {}",
+                reply.status
+            ))),
             other => Err(Failure::Permanent(format!(
                 "place search: {other}{}",
-                reply.error_message.map(|m| format!(" ({m})")).unwrap_or_default()
+                reply
+                    .error_message
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
             ))),
         }
     }
@@ -83,7 +94,11 @@ pub fn place_query(url: &Url) -> Option<String> {
     let mut segments = url.path_segments()?;
     while let Some(seg) = segments.next() {
         if seg == "place" || seg == "search" {
-            if let Some(name) = segments.next().map(decode).filter(|n| !n.is_empty() && !n.starts_with('@')) {
+            if let Some(name) = segments
+                .next()
+                .map(decode)
+                .filter(|n| !n.is_empty() && !n.starts_with('@'))
+            {
                 return Some(name);
             }
         }
@@ -101,9 +116,18 @@ mod tests {
     #[test]
     fn place_names_come_from_paths_and_queries() {
         let q = |u: &str| place_query(&Url::parse(u).unwrap());
-        assert_eq!(q("https://www.google.com/maps/place/Polokwane+Mall/data=!4m2"), Some("Polokwane Mall".into()));
-        assert_eq!(q("https://www.google.com/maps/search/Menlyn%20Park"), Some("Menlyn Park".into()));
-        assert_eq!(q("https://maps.google.com/?q=Sandton+City"), Some("Sandton City".into()));
+        assert_eq!(
+            q("https://www.google.com/maps/place/Polokwane+Mall/data=!4m2"),
+            Some("Polokwane Mall".into())
+        );
+        assert_eq!(
+            q("https://www.google.com/maps/search/Menlyn%20Park"),
+            Some("Menlyn Park".into())
+        );
+        assert_eq!(
+            q("https://maps.google.com/?q=Sandton+City"),
+            Some("Sandton City".into())
+        );
         assert_eq!(q("https://maps.google.com/?q=-26.1,28.0"), None);
         assert_eq!(q("https://goo.gl/maps/abc123"), None);
     }

@@ -26,16 +26,29 @@ impl HostList {
         Self(
             hosts
                 .iter()
-                .map(|h| h.trim().trim_start_matches('.').trim_end_matches('.').to_ascii_lowercase())
+                .map(|h| {
+                    h.trim()
+                        .trim_start_matches('.')
+                        .trim_end_matches('.')
+                        .to_ascii_lowercase()
+                })
                 .filter(|h| !h.is_empty())
                 .collect(),
         )
     }
 
     pub fn matches(&self, host: &str) -> bool {
-        let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
         self.0.iter().any(|a| {
-            a == "*" || host == *a || host.strip_suffix(a.as_str()).is_some_and(|rest| rest.ends_with('.'))
+            a == "*"
+                || host == *a
+                || host
+                    .strip_suffix(a.as_str())
+                    .is_some_and(|rest| rest.ends_with('.'))
         })
     }
 }
@@ -61,7 +74,9 @@ impl Policy {
         if !url.username().is_empty() || url.password().is_some() {
             return Err("links with credentials are not followed".into());
         }
-        let host = url.host_str().ok_or_else(|| "the link has no host".to_owned())?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| "the link has no host".to_owned())?;
         if !self.allowed_hosts.matches(host) {
             return Err(format!("host {host} is not on the allow-list"));
         }
@@ -129,17 +144,40 @@ mod tests {
     use super::*;
 
     fn policy(private: bool) -> Policy {
-        let private_hosts = if private { vec!["127.0.0.1".to_owned()] } else { Vec::new() };
-        Policy::new(&["goo.gl".into(), "google.com".into(), "127.0.0.1".into(), "127.0.0.2".into()], &private_hosts)
+        let private_hosts = if private {
+            vec!["127.0.0.1".to_owned()]
+        } else {
+            Vec::new()
+        };
+        Policy::new(
+            &[
+                "goo.gl".into(),
+                "google.com".into(),
+                "127.0.0.1".into(),
+                "127.0.0.2".into(),
+            ],
+            &private_hosts,
+        )
     }
 
     #[test]
     fn hosts_must_be_on_the_allow_list() {
         let p = policy(false);
-        for ok in ["https://goo.gl/maps/x", "https://maps.app.goo.gl/x", "http://www.google.com/maps", "https://GOOGLE.com./x"] {
+        for ok in [
+            "https://goo.gl/maps/x",
+            "https://maps.app.goo.gl/x",
+            "http://www.google.com/maps",
+            "https://GOOGLE.com./x",
+        ] {
             assert_eq!(p.check(&Url::parse(ok).unwrap()), Ok(()), "{ok}");
         }
-        for bad in ["https://evilgoo.gl/x", "https://goo.gl.evil.com/x", "https://example.com", "ftp://goo.gl/x", "https://user:pw@goo.gl/x"] {
+        for bad in [
+            "https://evilgoo.gl/x",
+            "https://goo.gl.evil.com/x",
+            "https://example.com",
+            "ftp://goo.gl/x",
+            "https://user:pw@goo.gl/x",
+        ] {
             assert!(p.check(&Url::parse(bad).unwrap()).is_err(), "{bad}");
         }
     }
@@ -147,11 +185,32 @@ mod tests {
     #[test]
     fn internal_addresses_are_refused_unless_allowed() {
         let url = Url::parse("http://127.0.0.1:8080/x").unwrap();
-        assert!(policy(false).check(&url).unwrap_err().contains("internal address"));
+        assert!(
+            policy(false)
+                .check(&url)
+                .unwrap_err()
+                .contains("internal address")
+        );
         assert_eq!(policy(true).check(&url), Ok(()));
         let other = Url::parse("http://127.0.0.2:8080/x").unwrap();
-        assert!(policy(true).check(&other).is_err(), "private access is per host");
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254"] {
+        assert!(
+            policy(true).check(&other).is_err(),
+            "private access is per host"
+        );
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "142.250.72.14", "2607:f8b0:4004:80a::200e"] {

@@ -16,12 +16,16 @@ const NUM: &str = r"(-?\d{1,3}(?:\.\d+)?)";
 
 static AT: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"@{NUM},{NUM}")));
 static CENTER: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(r#""center"\s*:\s*\{{\s*"lat"\s*:\s*{NUM}\s*,\s*"lng"\s*:\s*{NUM}"#))
+    re(&format!(
+        r#""center"\s*:\s*\{{\s*"lat"\s*:\s*{NUM}\s*,\s*"lng"\s*:\s*{NUM}"#
+    ))
 });
 static META: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)<meta\b[^>]*>"#));
-static META_PROP: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"(?i)\b(?:property|name)\s*=\s*["'](?:og|place:location):(latitude|longitude)["']"#));
-static META_CONTENT: LazyLock<Regex> = LazyLock::new(|| re(r#"(?i)\bcontent\s*=\s*["']\s*(-?\d+(?:\.\d+)?)\s*["']"#));
+static META_PROP: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(?i)\b(?:property|name)\s*=\s*["'](?:og|place:location):(latitude|longitude)["']"#)
+});
+static META_CONTENT: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"(?i)\bcontent\s*=\s*["']\s*(-?\d+(?:\.\d+)?)\s*["']"#));
 
 /// Which scrape pattern matched, for the per-row method.
 pub fn find(html: &str) -> Option<(Coordinates, &'static str)> {
@@ -31,7 +35,9 @@ pub fn find(html: &str) -> Option<(Coordinates, &'static str)> {
     if let Some(c) = og(html) {
         return Some((c, "scrape:og"));
     }
-    AT.captures_iter(html).find_map(|c| pair(&c[1], &c[2])).map(|c| (c, "scrape:at"))
+    AT.captures_iter(html)
+        .find_map(|c| pair(&c[1], &c[2]))
+        .map(|c| (c, "scrape:at"))
 }
 
 fn pair(lat: &str, lng: &str) -> Option<Coordinates> {
@@ -42,7 +48,10 @@ fn og(html: &str) -> Option<Coordinates> {
     let (mut lat, mut lng) = (None, None);
     for tag in META.find_iter(html) {
         let tag = tag.as_str();
-        let (Some(prop), Some(content)) = (META_PROP.captures(tag), META_CONTENT.captures(tag)) else { continue };
+        let (Some(prop), Some(content)) = (META_PROP.captures(tag), META_CONTENT.captures(tag))
+        else {
+            continue;
+        };
         let value: f64 = content[1].parse().ok()?;
         if prop[1].eq_ignore_ascii_case("latitude") {
             lat.get_or_insert(value);
@@ -70,8 +79,15 @@ mod tests {
 
     #[test]
     fn ignores_out_of_range_and_absent_values() {
-        assert_eq!(find(r#"email me @ 999,999 or @12,34"#).map(|(c, _)| (c.lat, c.lng)), Some((12.0, 34.0)));
+        assert_eq!(
+            find(r#"email me @ 999,999 or @12,34"#).map(|(c, _)| (c.lat, c.lng)),
+            Some((12.0, 34.0))
+        );
         assert_eq!(find("<html>nothing here</html>"), None);
-        assert_eq!(find(r#"<meta property="og:latitude" content="12.5">"#), None, "half a pair is nothing");
+        assert_eq!(
+            find(r#"<meta property="og:latitude" content="12.5">"#),
+            None,
+            "half a pair is nothing"
+        );
     }
 }

@@ -31,6 +31,9 @@ impl Stats {
 
     /// (method, outcome) → count.
     pub fn snapshot(&self) -> BTreeMap<(String, &'static str), u64> {
-        self.by_method.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.by_method
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }

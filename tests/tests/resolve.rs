@@ -1,0 +1,280 @@
+//! The network tier against real HTTP servers on 127.0.0.1 (and 127.0.0.2).
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use maplink::{
+    cache::{LinkCache, RedisLinkCache, SqliteLinkCache},
+    config::Settings,
+    session::open_pool,
+};
+use maplink_tests::{
+    RedisServer,
+    link_server::{LinkServer, PLACES_KEY},
+};
+use maplink_worker::resolve::{Resolution, Resolver};
+
+fn settings(server: &LinkServer) -> Settings {
+    Settings {
+        resolve_allowed_hosts: vec!["127.0.0.1".into(), "127.0.0.2".into(), "localhost".into()],
+        // Only the main test server may be reached on loopback; 127.0.0.2 and
+        // "localhost" stand in for internal services.
+        resolve_private_hosts: vec!["127.0.0.1".into()],
+        resolve_timeout_ms: 500,
+        resolve_backoff_ms: 20,
+        resolve_max_body_bytes: 1024 * 1024,
+        places_base_url: server.url(""),
+        ..Settings::default()
+    }
+}
+
+fn resolver(server: &LinkServer) -> Resolver {
+    Resolver::new(&settings(server), None).unwrap()
+}
+
+fn found(r: &Resolution) -> (f64, f64, &str) {
+    let f = r
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("not found: {e}"));
+    (f.coordinates.lat, f.coordinates.lng, f.method.as_str())
+}
+
+fn reason(r: &Resolution) -> &str {
+    r.result
+        .as_ref()
+        .err()
+        .map(String::as_str)
+        .unwrap_or_else(|| panic!("unexpectedly found: {r:?}"))
+}
+
+#[tokio::test]
+async fn redirects_are_followed_to_coordinates() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    let res = r.resolve(&server.url("/chain/5")).await;
+    assert_eq!(found(&res), (-33.9249, 18.4241, "redirect"));
+    assert_eq!(res.attempts, 1);
+    assert_eq!(
+        found(&r.resolve(&server.url("/to-coords")).await).2,
+        "redirect"
+    );
+}
+
+#[tokio::test]
+async fn map_pages_are_scraped() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    assert_eq!(
+        found(&r.resolve(&server.url("/to-page")).await),
+        (-26.2041, 28.0473, "scrape:center")
+    );
+    assert_eq!(
+        found(&r.resolve(&server.url("/page-og")).await),
+        (-29.8587, 31.0218, "scrape:og")
+    );
+    let none = r.resolve(&server.url("/page-none")).await;
+    assert_eq!(reason(&none), "Could not extract coordinates from URL");
+    assert_eq!(none.attempts, 1, "no coordinates is not worth a retry");
+}
+
+#[tokio::test]
+async fn loops_and_long_chains_end_with_a_reason() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    let looped = r.resolve(&server.url("/loop-a")).await;
+    assert_eq!(reason(&looped), "Short link did not resolve: redirect loop");
+    assert_eq!(looped.attempts, 1);
+    assert_eq!(
+        reason(&r.resolve(&server.url("/chain/25")).await),
+        "Short link did not resolve: more than 10 redirects"
+    );
+}
+
+#[tokio::test]
+async fn slow_links_time_out_and_are_retried() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    let started = Instant::now();
+    let res = r.resolve(&server.url("/slow")).await;
+    assert_eq!(
+        reason(&res),
+        "Short link did not resolve: timeout after 0.5 s"
+    );
+    assert_eq!(res.attempts, 3);
+    assert_eq!(server.hits("/slow"), 3);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the timeout bounds the wait: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_and_client_errors_are_not() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    let res = r.resolve(&server.url("/fail")).await;
+    assert_eq!(reason(&res), "Short link did not resolve: HTTP 503");
+    assert_eq!((res.attempts, server.hits("/fail")), (3, 3));
+
+    let flaky = r.resolve(&server.url("/flaky")).await;
+    assert_eq!(found(&flaky).2, "redirect");
+    assert_eq!(flaky.attempts, 3, "succeeded on the third try");
+
+    let gone = r.resolve(&server.url("/gone")).await;
+    assert_eq!(reason(&gone), "Short link did not resolve: HTTP 404");
+    assert_eq!((gone.attempts, server.hits("/gone")), (1, 1));
+}
+
+#[tokio::test]
+async fn huge_bodies_are_not_read() {
+    let server = LinkServer::start().await;
+    let res = resolver(&server).resolve(&server.url("/huge")).await;
+    assert_eq!(
+        reason(&res),
+        "Short link did not resolve: response larger than 1048576 bytes"
+    );
+}
+
+#[tokio::test]
+async fn internal_addresses_are_refused_on_every_hop() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    let res = r.resolve(&server.url("/to-internal")).await;
+    assert_eq!(
+        reason(&res),
+        format!(
+            "Short link did not resolve: refused to connect to internal address {}",
+            server.other_addr.ip()
+        )
+    );
+    let res = r.resolve(&server.url("/to-localhost")).await;
+    assert_eq!(
+        reason(&res),
+        "Short link did not resolve: refused: localhost resolves only to internal addresses"
+    );
+    assert_eq!(
+        server.hits("/page-center"),
+        0,
+        "no internal page was fetched"
+    );
+
+    // With no private hosts allowed at all, the test server itself is off limits.
+    let strict = Resolver::new(
+        &Settings {
+            resolve_private_hosts: vec![],
+            ..settings(&server)
+        },
+        None,
+    )
+    .unwrap();
+    let res = strict.resolve(&server.url("/fail")).await;
+    assert_eq!(
+        reason(&res),
+        "Short link did not resolve: refused to connect to internal address 127.0.0.1"
+    );
+    assert_eq!(server.hits("/fail"), 0);
+}
+
+#[tokio::test]
+async fn hosts_off_the_allow_list_are_never_fetched() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    let res = r.resolve("https://goo.gl/maps/abc123").await;
+    assert_eq!(
+        reason(&res),
+        "Short link did not resolve: host goo.gl is not on the allow-list"
+    );
+    assert_eq!(res.attempts, 1);
+    assert_eq!(
+        reason(&r.resolve("not a valid url").await),
+        "Could not extract coordinates from URL"
+    );
+}
+
+#[tokio::test]
+async fn place_names_are_searched_when_a_key_is_configured() {
+    let server = LinkServer::start().await;
+    let link = server.url("/maps/place/Polokwane+Mall");
+    let without = resolver(&server).resolve(&link).await;
+    assert_eq!(reason(&without), "Could not extract coordinates from URL");
+    assert_eq!(server.hits("/places"), 0);
+
+    let with_key = Resolver::new(
+        &Settings {
+            places_api_key: Some(PLACES_KEY.into()),
+            ..settings(&server)
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        found(&with_key.resolve(&link).await),
+        (-23.8772, 29.4848, "places")
+    );
+    let nowhere = with_key
+        .resolve(&server.url("/maps/place/Nowhere+Land"))
+        .await;
+    assert_eq!(
+        reason(&nowhere),
+        "Place search failed: no place found for \"Nowhere Land\""
+    );
+
+    let bad_key = Resolver::new(
+        &Settings {
+            places_api_key: Some("wrong".into()),
+            ..settings(&server)
+        },
+        None,
+    )
+    .unwrap();
+    let denied = bad_key.resolve(&link).await;
+    assert_eq!(
+        reason(&denied),
+        "Place search failed: place search: REQUEST_DENIED (The provided API key is invalid.)"
+    );
+}
+
+async fn results_are_cached(cache: Arc<dyn LinkCache>) {
+    let server = LinkServer::start().await;
+    let r = Resolver::new(&settings(&server), Some(cache.clone())).unwrap();
+    let first = r.resolve(&server.url("/flaky")).await;
+    assert!(first.result.is_ok() && !first.cached);
+    let second = r.resolve(&format!("  {}  ", server.url("/flaky"))).await;
+    assert_eq!((second.cached, second.attempts), (true, 0));
+    assert_eq!(second.result, first.result);
+    assert_eq!(server.hits("/flaky"), 3, "no new request");
+
+    // Another worker sharing the cache gets the answer too.
+    let other = Resolver::new(&settings(&server), Some(cache.clone())).unwrap();
+    assert!(other.resolve(&server.url("/flaky")).await.cached);
+
+    // Dead links are cached; transient failures are not.
+    r.resolve(&server.url("/gone")).await;
+    let again = r.resolve(&server.url("/gone")).await;
+    assert_eq!(
+        (again.cached, reason(&again)),
+        (true, "Short link did not resolve: HTTP 404")
+    );
+    assert_eq!(server.hits("/gone"), 1);
+    r.resolve(&server.url("/fail")).await;
+    assert!(!r.resolve(&server.url("/fail")).await.cached);
+    assert_eq!(server.hits("/fail"), 6);
+    assert_eq!(r.stats.cache_hits(), 2);
+}
+
+#[tokio::test]
+async fn results_are_cached_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = open_pool(&dir.path().join("c.db")).await.unwrap();
+    results_are_cached(Arc::new(SqliteLinkCache::open(pool).await.unwrap())).await;
+}
+
+#[tokio::test]
+async fn results_are_cached_in_redis() {
+    let redis = RedisServer::start();
+    results_are_cached(Arc::new(RedisLinkCache::new(redis.async_conn().await))).await;
+}
