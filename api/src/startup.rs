@@ -61,6 +61,7 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let addr = listener.local_addr()?;
         let state = AppState {
+            events: queue.event_log().await?,
             sessions,
             files,
             producer: queue.producer(&settings),

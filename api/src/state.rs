@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use maplink::{config::Settings, files::FileStore, session::SessionStore};
+use maplink::{config::Settings, events::EventLog, files::FileStore, session::SessionStore};
 use maplink_worker::queue::{Producer, QueueBackend};
 
 #[derive(Clone)]
 pub struct AppState {
     pub sessions: Arc<dyn SessionStore>,
+    pub events: Arc<dyn EventLog>,
     pub files: FileStore,
     pub producer: Producer,
     pub queue: QueueBackend,

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod files;
 pub mod jobs;
 pub mod links;

@@ -8,7 +8,7 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -28,6 +28,21 @@ pub struct RunSignals {
     /// Set by the heartbeat when the session is gone (deleted) or has moved on to a
     /// newer run: the job should stop early and write nothing.
     pub cancelled: AtomicBool,
+    /// The Name of the row done last, for progress events.
+    last_name: Mutex<Option<String>>,
+}
+
+impl RunSignals {
+    pub fn set_last_name(&self, name: String) {
+        *self.last_name.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
+    }
+
+    pub fn last_name(&self) -> Option<String> {
+        self.last_name
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// Aborts the heartbeat task when dropped.

@@ -3,6 +3,7 @@
 
 pub mod heartbeat;
 pub mod jobs;
+pub mod progress;
 pub mod queue;
 pub mod resolve;
 pub mod runtime;

@@ -3,12 +3,7 @@
 
 use std::sync::Arc;
 
-use maplink::{
-    cache::{LinkCache, RedisLinkCache, SqliteLinkCache},
-    config::Settings,
-    files::FileStore,
-    session::SessionStore,
-};
+use maplink::{config::Settings, events::EventLog, files::FileStore, session::SessionStore};
 
 use crate::{queue::QueueBackend, resolve::Resolver};
 
@@ -20,12 +15,13 @@ pub struct WorkerState {
     /// The network tier, shared by every job of the process (its per-host limits and
     /// counters are per process; its cache is shared by all workers).
     pub resolver: Arc<Resolver>,
+    pub events: Arc<dyn EventLog>,
     /// This process's name in logs and in the cleanup history.
     pub process_name: Arc<str>,
 }
 
 impl WorkerState {
-    /// A state whose link cache lives beside the queue (Redis, or the SQLite file).
+    /// A state whose link cache and event log live beside the queue (Redis, or the SQLite file).
     pub async fn new(
         backend: &QueueBackend,
         sessions: Arc<dyn SessionStore>,
@@ -33,16 +29,15 @@ impl WorkerState {
         settings: Arc<Settings>,
         process_name: String,
     ) -> maplink::Result<Self> {
-        let cache: Arc<dyn LinkCache> = match backend {
-            QueueBackend::Redis(conn) => Arc::new(RedisLinkCache::new(conn.clone())),
-            QueueBackend::Sqlite(pool) => Arc::new(SqliteLinkCache::open(pool.clone()).await?),
-        };
+        let cache = backend.link_cache().await?;
+        let events = backend.event_log().await?;
         let resolver = Resolver::new(&settings, Some(cache)).map_err(maplink::Error::Config)?;
         Ok(Self {
             sessions,
             files,
             settings,
             resolver: Arc::new(resolver),
+            events,
             process_name: process_name.into(),
         })
     }

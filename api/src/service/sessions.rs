@@ -92,6 +92,9 @@ pub async fn delete(state: &AppState, id: SessionId) -> ApiResult<()> {
     if !state.sessions.delete(id).await? {
         return Err(not_found(state, id).await);
     }
+    if let Err(e) = state.events.delete(id).await {
+        tracing::warn!(session = %id, error = %e, "could not remove the session's events");
+    }
     let files = state.files.clone();
     tokio::task::spawn_blocking(move || files.remove_session(id))
         .await

@@ -1,11 +1,20 @@
 //! The pure link → coordinates parser: no I/O, microseconds per link.
 //!
-//! The patterns live in [`patterns`], in the order they are tried; the first that
-//! matches decides, and its numbers are then range-checked (latitude −90..90,
-//! longitude −180..180, inclusive). A link that no pattern matches is for the network
-//! tier (short links, page scrape); a link whose numbers are out of range is refused
-//! with the reason.
+//! The patterns live in [`patterns`], in the order they are tried (the order and the
+//! reasons for it are documented there); the first that matches decides, and its
+//! numbers are then range-checked (latitude −90..90, longitude −180..180, inclusive).
+//! A link that no pattern matches is for the network tier (short links, page scrape);
+//! a link whose numbers are malformed or out of range is refused with the reason.
+//!
+//! Before matching, dash look-alikes directly before a digit (U+2212 minus sign, en
+//! dash, …) are read as `-` ([`dashes`]), and the numbers a pattern captures are read
+//! strictly ([`number`]): `-26.10.76` or `1e2` is refused, never cut short.
 
+mod dashes;
+mod google;
+mod number;
+mod other_maps;
+mod pair;
 mod patterns;
 
 use std::fmt;
@@ -38,6 +47,9 @@ pub enum ParseError {
     NoCoordinates,
     LatitudeOutOfRange(f64),
     LongitudeOutOfRange(f64),
+    /// A pattern matched but one of its numbers is not a plain decimal (two decimal
+    /// points, an exponent). Final: a lookup would not fix the link's text.
+    MalformedNumber(String),
 }
 
 impl ParseError {
@@ -57,6 +69,7 @@ impl fmt::Display for ParseError {
             Self::LongitudeOutOfRange(v) => {
                 write!(f, "Invalid longitude: {v:?} (must be between -180 and 180)")
             }
+            Self::MalformedNumber(n) => write!(f, "Malformed number: {n}"),
         }
     }
 }
@@ -76,12 +89,15 @@ pub fn parse(link: &str) -> Result<Parsed, ParseError> {
     if link.is_empty() {
         return Err(ParseError::NoCoordinates);
     }
-    let (pattern, lat, lng) = patterns::first_match(link).ok_or(ParseError::NoCoordinates)?;
+    let (pattern, found) = patterns::first_match(link).ok_or(ParseError::NoCoordinates)?;
+    let (lat, lng) = found.map_err(|number::Malformed(n)| ParseError::MalformedNumber(n))?;
     Ok(Parsed {
         coordinates: Coordinates::new(lat, lng)?,
         pattern,
     })
 }
 
+#[cfg(test)]
+mod prop_tests;
 #[cfg(test)]
 mod tests;

@@ -41,6 +41,9 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
             if let Err(e) = state.files.remove_session(s.id) {
                 tracing::warn!(session = %s.id, error = %e, "could not remove files; the orphan sweep will retry");
             }
+            if let Err(e) = state.events.delete(s.id).await {
+                tracing::warn!(session = %s.id, error = %e, "could not remove the session's events");
+            }
             tracing::info!(
                 session = %s.id,
                 age_minutes = expired.age_ms() as f64 / 60_000.0,

@@ -14,10 +14,12 @@ use std::{
 };
 
 use futures::StreamExt;
+use serde_json::json;
 
 use maplink::{
     Error,
-    domain::{Counts, FileFormat, SessionId, SessionStatus},
+    domain::{Counts, FileFormat, RowStatus, SessionId, SessionStatus},
+    events::{EventKind, EventLog},
     files::SessionFile,
     jobs::ConvertJob,
     session::{Update, UpdateOutcome},
@@ -27,6 +29,7 @@ use maplink::{
 use crate::{
     heartbeat::{self, RunSignals},
     jobs::rows::{self, Filled, Plan},
+    progress::{self, emit},
     resolve::Resolution,
     state::WorkerState,
 };
@@ -63,8 +66,25 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         UpdateOutcome::Missing => return Ok(Outcome::Gone),
     }
     tracing::info!(session = %id, run = job.run, rows = session.total_rows, "job started");
+    let events = state.events.as_ref();
+    let total = session.total_rows;
+    emit(
+        events,
+        id,
+        EventKind::Start,
+        json!({ "total": total, "filename": session.original_filename, "run": job.run }),
+    )
+    .await;
+    log(
+        events,
+        id,
+        "info",
+        format!("Processing {total} rows from {}", session.original_filename),
+    )
+    .await;
 
     let signals = Arc::new(RunSignals::default());
+    let reporter = progress::spawn_reporter(state.events.clone(), id, total, signals.clone());
     let _heartbeat = heartbeat::spawn(
         state.sessions.clone(),
         id,
@@ -73,13 +93,15 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         signals.clone(),
     );
     let result = convert_files(state, id, session.format, &signals).await;
-    let (status, counts, error) = match result {
-        Ok(Some(filled)) => (SessionStatus::Completed, filled.counts, None),
+    drop(reporter);
+    let (status, counts, error, rows) = match result {
+        Ok(Some(filled)) => (SessionStatus::Completed, filled.counts, None, filled.rows),
         Ok(None) => return Ok(Outcome::Gone),
         Err(e) if !e.is_transient() => (
             SessionStatus::Failed,
             Counts::default(),
             Some(e.to_string()),
+            Vec::new(),
         ),
         Err(e) => return Err(e),
     };
@@ -99,13 +121,78 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         None => {
             tracing::info!(session = %id, successful = counts.successful, failed = counts.failed,
                 skipped = counts.skipped, "job completed");
+            emit(
+                events,
+                id,
+                EventKind::Progress,
+                progress::progress_fields(total, total, rows.last().map(|r| r.name.clone())),
+            )
+            .await;
+            let failed = rows.iter().filter(|r| r.status == RowStatus::Failed);
+            for row in failed.clone().take(MAX_ROW_LOGS) {
+                log(
+                    events,
+                    id,
+                    "warning",
+                    format!("Row {} ({}): {}", row.row, row.name, row.comment()),
+                )
+                .await;
+            }
+            if counts.failed as usize > MAX_ROW_LOGS {
+                log(
+                    events,
+                    id,
+                    "warning",
+                    format!(
+                        "… and {} more failed rows (download the failed rows)",
+                        counts.failed as usize - MAX_ROW_LOGS
+                    ),
+                )
+                .await;
+            }
+            emit(
+                events,
+                id,
+                EventKind::Complete,
+                json!({
+                    "total_rows": total,
+                    "successful": counts.successful,
+                    "failed": counts.failed,
+                    "skipped": counts.skipped,
+                }),
+            )
+            .await;
+            log(
+                events,
+                id,
+                "success",
+                format!(
+                    "Done: {} successful, {} failed, {} skipped",
+                    counts.successful, counts.failed, counts.skipped
+                ),
+            )
+            .await;
             Outcome::Completed(counts)
         }
         Some(reason) => {
             tracing::warn!(session = %id, %reason, "job failed");
+            emit(events, id, EventKind::Error, json!({ "message": reason })).await;
             Outcome::Failed(reason)
         }
     })
+}
+
+/// Failed rows reported one by one in the event log; the rest are summarised.
+const MAX_ROW_LOGS: usize = 100;
+
+async fn log(events: &dyn EventLog, id: SessionId, level: &str, message: String) {
+    emit(
+        events,
+        id,
+        EventKind::Log,
+        json!({ "level": level, "message": message }),
+    )
+    .await;
 }
 
 /// Marks a session's run failed (used when attempts are exhausted).
@@ -117,6 +204,13 @@ pub async fn mark_failed(state: &WorkerState, job: &ConvertJob, reason: &str) ->
         ..Update::default()
     };
     state.sessions.update(job.session_id, &update).await?;
+    emit(
+        state.events.as_ref(),
+        job.session_id,
+        EventKind::Error,
+        json!({ "message": reason }),
+    )
+    .await;
     Ok(())
 }
 

@@ -62,6 +62,10 @@ pub fn plan(
         };
         if !matches!(plan, Plan::Online(_)) {
             signals.progress.fetch_add(1, Ordering::Relaxed);
+            // Names only feed progress events: sampling keeps the hot loop cheap.
+            if i % 64 == 0 {
+                signals.set_last_name(sheet.data_cell(i, cols.name).text());
+            }
         }
         plans.push(plan);
         if !row_delay.is_zero() {

@@ -17,11 +17,16 @@ pub mod names;
 pub mod producer;
 pub mod promote;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::{SqlitePool, SqliteStorage};
-use maplink::{config::Settings, jobs::CONVERT_QUEUE};
+use maplink::{
+    cache::{LinkCache, RedisLinkCache, SqliteLinkCache},
+    config::Settings,
+    events::{EventLog, RedisEventLog, SqliteEventLog},
+    jobs::CONVERT_QUEUE,
+};
 
 pub use producer::Producer;
 
@@ -84,6 +89,22 @@ impl QueueBackend {
                 .map(drop)
                 .map_err(|e| e.to_string()),
         }
+    }
+
+    /// The session event log kept beside the queue.
+    pub async fn event_log(&self) -> maplink::Result<Arc<dyn EventLog>> {
+        Ok(match self {
+            Self::Redis(conn) => Arc::new(RedisEventLog::new(conn.clone())),
+            Self::Sqlite(pool) => Arc::new(SqliteEventLog::open(pool.clone()).await?),
+        })
+    }
+
+    /// The link cache kept beside the queue, shared by every worker.
+    pub async fn link_cache(&self) -> maplink::Result<Arc<dyn LinkCache>> {
+        Ok(match self {
+            Self::Redis(conn) => Arc::new(RedisLinkCache::new(conn.clone())),
+            Self::Sqlite(pool) => Arc::new(SqliteLinkCache::open(pool.clone()).await?),
+        })
     }
 
     /// A producer for this backend.

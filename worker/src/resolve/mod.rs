@@ -212,25 +212,24 @@ impl Resolver {
                 method: method.into(),
             });
         }
-        if let Some(places) = &self.places {
-            if let Some(query) = place_query(&final_url).or_else(|| place_query(url)) {
-                let coordinates =
-                    places
-                        .search(&self.fetcher, &query)
-                        .await
-                        .map_err(|f| match f {
-                            Failure::Transient(r) => {
-                                Failure::Transient(format!("Place search failed: {r}"))
-                            }
-                            Failure::Permanent(r) => {
-                                Failure::Permanent(format!("Place search failed: {r}"))
-                            }
-                        })?;
-                return Ok(Found {
-                    coordinates,
-                    method: "places".into(),
-                });
-            }
+        if let Some(places) = &self.places
+            && let Some(query) = place_query(&final_url).or_else(|| place_query(url))
+        {
+            let coordinates = places
+                .search(&self.fetcher, &query)
+                .await
+                .map_err(|f| match f {
+                    Failure::Transient(r) => {
+                        Failure::Transient(format!("Place search failed: {r}"))
+                    }
+                    Failure::Permanent(r) => {
+                        Failure::Permanent(format!("Place search failed: {r}"))
+                    }
+                })?;
+            return Ok(Found {
+                coordinates,
+                method: "places".into(),
+            });
         }
         Err(Failure::Permanent(
             maplink::links::ParseError::NoCoordinates.to_string(),
@@ -264,10 +263,10 @@ impl Resolver {
     }
 
     async fn remember(&self, link: &str, value: CachedLink, ttl_ms: i64) {
-        if let Some(cache) = &self.cache {
-            if let Err(e) = cache.put(link, &value, ttl_ms).await {
-                tracing::warn!(error = %e, "could not cache a link result");
-            }
+        if let Some(cache) = &self.cache
+            && let Err(e) = cache.put(link, &value, ttl_ms).await
+        {
+            tracing::warn!(error = %e, "could not cache a link result");
         }
     }
 }

@@ -93,14 +93,13 @@ pub fn place_query(url: &Url) -> Option<String> {
     };
     let mut segments = url.path_segments()?;
     while let Some(seg) = segments.next() {
-        if seg == "place" || seg == "search" {
-            if let Some(name) = segments
+        if (seg == "place" || seg == "search")
+            && let Some(name) = segments
                 .next()
                 .map(decode)
                 .filter(|n| !n.is_empty() && !n.starts_with('@'))
-            {
-                return Some(name);
-            }
+        {
+            return Some(name);
         }
     }
     url.query_pairs()

@@ -80,10 +80,11 @@ impl Policy {
         if !self.allowed_hosts.matches(host) {
             return Err(format!("host {host} is not on the allow-list"));
         }
-        if let Some(ip) = literal_ip(url) {
-            if is_internal(ip) && !self.private_hosts.matches(host) {
-                return Err(format!("refused to connect to internal address {ip}"));
-            }
+        if let Some(ip) = literal_ip(url)
+            && is_internal(ip)
+            && !self.private_hosts.matches(host)
+        {
+            return Err(format!("refused to connect to internal address {ip}"));
         }
         Ok(())
     }

@@ -1,0 +1,23 @@
+//! The catch-all: a bare or embedded `<lat>,<lng>` pair of decimals anywhere in the
+//! percent-decoded text (the original app's last pattern, with its swap rule).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::number::{DEC, Found, pair, re};
+
+static BARE_PAIR: LazyLock<Regex> = LazyLock::new(|| re(format!(r"{DEC},\s*{DEC}")));
+
+/// The first decimal pair in `decoded`, as (lat, lng).
+pub(super) fn bare_pair(decoded: &str) -> Option<Found> {
+    Some(pair(&BARE_PAIR, decoded)?.map(|(a, b)| {
+        // A first number that cannot be a latitude while the second can means the pair
+        // was written longitude first.
+        if a.abs() > 90.0 && b.abs() <= 90.0 {
+            (b, a)
+        } else {
+            (a, b)
+        }
+    }))
+}
