@@ -5,6 +5,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use maplink::{
     config::Settings,
+    events::{EventLog, RedisEventLog, SqliteEventLog},
     files::FileStore,
     session::{RedisSessionStore, SessionStore, SqliteSessionStore, open_pool},
     shutdown::{Shutdown, ShutdownTrigger},
@@ -145,6 +146,17 @@ impl TestApp {
                     .await
                     .expect("sqlite pool");
                 Arc::new(SqliteSessionStore::open(pool).await.expect("sqlite store"))
+            }
+        }
+    }
+
+    /// An independent handle on the app's event log.
+    pub async fn events(&self) -> Arc<dyn EventLog> {
+        match &self.settings.redis_url {
+            Some(url) => Arc::new(RedisEventLog::new(QueueBackend::connect_redis(url).await.expect("redis"))),
+            None => {
+                let pool = open_pool(&self.settings.sqlite_path()).await.expect("sqlite pool");
+                Arc::new(SqliteEventLog::open(pool).await.expect("sqlite events"))
             }
         }
     }
