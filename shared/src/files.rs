@@ -23,6 +23,10 @@ use crate::{
 pub enum SessionFile {
     Input(FileFormat),
     Output(FileFormat),
+    /// The output's header and failed rows only.
+    Failed(FileFormat),
+    /// The output's header and skipped rows only.
+    Skipped(FileFormat),
     /// The per-row log, one JSON object per line.
     Rows,
 }
@@ -32,6 +36,8 @@ impl SessionFile {
         match self {
             Self::Input(f) => format!("input.{}", f.extension()),
             Self::Output(f) => format!("output.{}", f.extension()),
+            Self::Failed(f) => format!("failed.{}", f.extension()),
+            Self::Skipped(f) => format!("skipped.{}", f.extension()),
             Self::Rows => "rows.jsonl".to_owned(),
         }
     }

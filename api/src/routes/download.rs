@@ -14,9 +14,18 @@ fn content_type(format: FileFormat) -> &'static str {
     }
 }
 
-/// The processed file as an attachment named `processed_<original name>`: an ASCII
-/// fallback from the sanitized name, and the original (UTF-8) in `filename*`.
-pub fn attachment(session: &Session, bytes: Vec<u8>) -> Response {
+/// `name.ext` → `name<suffix>.ext`.
+fn with_suffix(name: &str, suffix: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !suffix.is_empty() => format!("{stem}{suffix}.{ext}"),
+        _ => format!("{name}{suffix}"),
+    }
+}
+
+/// The processed file as an attachment named `processed_<original name>` (with
+/// `suffix` before the extension for the failed/skipped subsets): an ASCII fallback
+/// from the sanitized name, and the original (UTF-8) in `filename*`.
+pub fn attachment(session: &Session, suffix: &str, bytes: Vec<u8>) -> Response {
     let original = session
         .original_filename
         .rsplit(['/', '\\'])
@@ -24,8 +33,8 @@ pub fn attachment(session: &Session, bytes: Vec<u8>) -> Response {
         .unwrap_or(&session.sanitized_filename);
     let disposition = format!(
         "attachment; filename=\"processed_{}\"; filename*=UTF-8''{}",
-        session.sanitized_filename,
-        utf8_percent_encode(&format!("processed_{original}"), NON_ALPHANUMERIC)
+        with_suffix(&session.sanitized_filename, suffix),
+        utf8_percent_encode(&format!("processed_{}", with_suffix(original, suffix)), NON_ALPHANUMERIC)
     );
     let mut response = bytes.into_response();
     let headers = response.headers_mut();

@@ -2,7 +2,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Multipart, Path, State, multipart::MultipartRejection},
+    extract::{Multipart, Path, Query, State, multipart::MultipartRejection, rejection::QueryRejection},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -13,7 +13,7 @@ use crate::{
     error::{ApiError, ApiResult},
     routes::attachment,
     service::{
-        sessions::{self as svc, parse_id},
+        sessions::{self as svc, RowsFilter, parse_id},
         upload,
         views::SessionView,
     },
@@ -76,9 +76,21 @@ async fn process(State(state): State<AppState>, Path(id): Path<String>) -> ApiRe
     Ok((StatusCode::ACCEPTED, Json(view(&state, &session))).into_response())
 }
 
-async fn download(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let (session, bytes) = svc::download(&state, parse_id(&id)?).await?;
-    Ok(attachment(&session, bytes))
+#[derive(serde::Deserialize)]
+struct DownloadQuery {
+    #[serde(default)]
+    rows: RowsFilter,
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    let Query(query) = query.map_err(|_| ApiError::bad_request("invalid_rows", "rows must be all, failed or skipped"))?;
+    let (session, bytes) = svc::download(&state, id, query.rows).await?;
+    Ok(attachment(&session, query.rows.suffix(), bytes))
 }
 
 async fn renew(

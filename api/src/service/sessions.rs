@@ -73,15 +73,44 @@ pub async fn process(state: &AppState, id: SessionId) -> ApiResult<Session> {
     Ok(session)
 }
 
+/// Which rows a download holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowsFilter {
+    #[default]
+    All,
+    Failed,
+    Skipped,
+}
+
+impl RowsFilter {
+    fn file(self, format: maplink::domain::FileFormat) -> SessionFile {
+        match self {
+            Self::All => SessionFile::Output(format),
+            Self::Failed => SessionFile::Failed(format),
+            Self::Skipped => SessionFile::Skipped(format),
+        }
+    }
+
+    /// The suffix of the download name (`processed_stores_failed.xlsx`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::All => "",
+            Self::Failed => "_failed",
+            Self::Skipped => "_skipped",
+        }
+    }
+}
+
 /// The processed file: (session, bytes). Conflicts until the session completed.
-pub async fn download(state: &AppState, id: SessionId) -> ApiResult<(Session, Vec<u8>)> {
+pub async fn download(state: &AppState, id: SessionId, rows: RowsFilter) -> ApiResult<(Session, Vec<u8>)> {
     let session = touch(state, id).await?;
     if session.status != SessionStatus::Completed {
         return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
     }
     let files = state.files.clone();
-    let format = session.format;
-    let bytes = tokio::task::spawn_blocking(move || files.read(id, SessionFile::Output(format)))
+    let file = rows.file(session.format);
+    let bytes = tokio::task::spawn_blocking(move || files.read(id, file))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok((session, bytes))

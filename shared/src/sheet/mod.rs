@@ -57,6 +57,23 @@ pub struct Workbook {
 }
 
 impl Workbook {
+    /// A workbook of the first sheet's header and the data rows `keep` selects (by
+    /// data row index), under the same sheet name; other sheets are left out.
+    pub fn only_rows(&self, keep: impl Fn(usize) -> bool) -> Workbook {
+        let first = self.first();
+        let mut rows = Vec::with_capacity(first.rows.len());
+        rows.extend(first.rows.first().cloned());
+        rows.extend(first.data().iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, r)| r.clone()));
+        Workbook {
+            format: self.format,
+            sheets: vec![Sheet {
+                name: first.name.clone(),
+                rows,
+                first_row: first.first_row,
+            }],
+        }
+    }
+
     pub fn first(&self) -> &Sheet {
         &self.sheets[0]
     }

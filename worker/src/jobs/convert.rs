@@ -256,6 +256,14 @@ async fn convert_files(
             }
             w.flush()
         })?;
+        for (status, file) in [
+            (RowStatus::Failed, SessionFile::Failed(format)),
+            (RowStatus::Skipped, SessionFile::Skipped(format)),
+        ] {
+            let subset = book.only_rows(|i| filled.rows.get(i).is_some_and(|r| r.status == status));
+            files.write(id, file, &sheet::write(&subset)?)?;
+        }
+        // The full output goes last: its presence means the whole set was written.
         files.write(id, SessionFile::Output(format), &output)?;
         Ok(filled)
     })
