@@ -9,7 +9,13 @@ use crate::config::LogFormat;
 /// Installs the global subscriber. `RUST_LOG` overrides the default `info` filter.
 /// Calling it twice is harmless (the second call does nothing).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    init_with_default(format, "info");
+}
+
+/// [`init`] with another default filter (`RUST_LOG` still wins).
+pub fn init_with_default(format: LogFormat, default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let registry = tracing_subscriber::registry().with(filter);
     let _ = match format {
         LogFormat::Text => registry

@@ -153,9 +153,13 @@ impl TestApp {
     /// An independent handle on the app's event log.
     pub async fn events(&self) -> Arc<dyn EventLog> {
         match &self.settings.redis_url {
-            Some(url) => Arc::new(RedisEventLog::new(QueueBackend::connect_redis(url).await.expect("redis"))),
+            Some(url) => Arc::new(RedisEventLog::new(
+                QueueBackend::connect_redis(url).await.expect("redis"),
+            )),
             None => {
-                let pool = open_pool(&self.settings.sqlite_path()).await.expect("sqlite pool");
+                let pool = open_pool(&self.settings.sqlite_path())
+                    .await
+                    .expect("sqlite pool");
                 Arc::new(SqliteEventLog::open(pool).await.expect("sqlite events"))
             }
         }

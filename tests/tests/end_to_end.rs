@@ -94,19 +94,46 @@ async fn worked_example_round_trip(backend: Backend) {
         }
     }
     for (rows, names, suffix) in [
-        ("failed", vec!["Bloemfontein (Central)", "PE Central"], "_failed"),
-        ("skipped", vec!["durban beachfront", "Kimberley: Big Hole"], "_skipped"),
+        (
+            "failed",
+            vec!["Bloemfontein (Central)", "PE Central"],
+            "_failed",
+        ),
+        (
+            "skipped",
+            vec!["durban beachfront", "Kimberley: Big Hole"],
+            "_skipped",
+        ),
     ] {
-        let r = app.get(&format!("/api/v1/sessions/{id}/download?rows={rows}")).await;
+        let r = app
+            .get(&format!("/api/v1/sessions/{id}/download?rows={rows}"))
+            .await;
         assert_eq!(r.status(), 200, "{rows}");
-        let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
-        assert!(disposition.contains(&format!("filename=\"processed_test_input{suffix}.xlsx\"")), "{disposition}");
+        let disposition = r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.contains(&format!("filename=\"processed_test_input{suffix}.xlsx\"")),
+            "{disposition}"
+        );
         let subset = sheets::read_xlsx(&r.bytes().await.unwrap());
-        let got: Vec<String> = subset[0].1.iter().skip(1).map(|r| r[0].to_string()).collect();
+        let got: Vec<String> = subset[0]
+            .1
+            .iter()
+            .skip(1)
+            .map(|r| r[0].to_string())
+            .collect();
         assert_eq!(got, names, "{rows} rows");
-        assert_eq!(subset[0].1[0].len(), 6, "{rows}: same columns as the full output");
+        assert_eq!(
+            subset[0].1[0].len(),
+            6,
+            "{rows}: same columns as the full output"
+        );
     }
-    let r = app.get(&format!("/api/v1/sessions/{id}/download?rows=some")).await;
+    let r = app
+        .get(&format!("/api/v1/sessions/{id}/download?rows=some"))
+        .await;
     assert_eq!(r.status(), 400);
 
     let rows_log = app

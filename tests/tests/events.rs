@@ -15,9 +15,19 @@ async fn log_suite(log: Arc<dyn EventLog>) {
     let b = SessionId::random();
     let mut ids = Vec::new();
     for i in 0..3 {
-        ids.push(log.append(a, EventKind::Progress, &payload(EventKind::Progress, json!({"row": i}))).await.unwrap());
+        ids.push(
+            log.append(
+                a,
+                EventKind::Progress,
+                &payload(EventKind::Progress, json!({"row": i})),
+            )
+            .await
+            .unwrap(),
+        );
     }
-    log.append(b, EventKind::Start, &payload(EventKind::Start, json!({}))).await.unwrap();
+    log.append(b, EventKind::Start, &payload(EventKind::Start, json!({})))
+        .await
+        .unwrap();
 
     let all = log.read_after(a, None, 100).await.unwrap();
     assert_eq!(all.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), ids);
@@ -25,14 +35,36 @@ async fn log_suite(log: Arc<dyn EventLog>) {
     assert_eq!(all[0].kind, EventKind::Progress);
 
     let rest = log.read_after(a, Some(&ids[0]), 100).await.unwrap();
-    assert_eq!(rest.iter().map(|e| e.data["row"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2], "resumes strictly after the given id");
-    assert!(log.read_after(a, Some(&ids[2]), 100).await.unwrap().is_empty());
-    assert_eq!(log.read_after(a, Some("not-an-id"), 100).await.unwrap().len(), 3, "a malformed id reads from the start");
+    assert_eq!(
+        rest.iter()
+            .map(|e| e.data["row"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2],
+        "resumes strictly after the given id"
+    );
+    assert!(
+        log.read_after(a, Some(&ids[2]), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        log.read_after(a, Some("not-an-id"), 100)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "a malformed id reads from the start"
+    );
     assert_eq!(log.read_after(a, None, 2).await.unwrap().len(), 2, "limit");
 
     log.delete(a).await.unwrap();
     assert!(log.read_after(a, None, 100).await.unwrap().is_empty());
-    assert_eq!(log.read_after(b, None, 100).await.unwrap().len(), 1, "other sessions untouched");
+    assert_eq!(
+        log.read_after(b, None, 100).await.unwrap().len(),
+        1,
+        "other sessions untouched"
+    );
 }
 
 #[tokio::test]
@@ -50,29 +82,61 @@ async fn event_log_on_redis() {
 
 async fn a_job_tells_its_story(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let created = app.upload_ok("sites.xlsx", sheets::seed_example_xlsx()).await;
+    let created = app
+        .upload_ok("sites.xlsx", sheets::seed_example_xlsx())
+        .await;
     let id = created["session_id"].as_str().unwrap().to_owned();
     app.process(&id).await;
-    app.wait_for_status(&id, "completed", Duration::from_secs(20)).await;
+    app.wait_for_status(&id, "completed", Duration::from_secs(20))
+        .await;
 
     let log = app.events().await;
-    let events = log.read_after(id.parse().unwrap(), None, 1000).await.unwrap();
+    let events = log
+        .read_after(id.parse().unwrap(), None, 1000)
+        .await
+        .unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds.first(), Some(&"start"), "{kinds:?}");
-    assert_eq!(events[0].data, json!({"type": "start", "total": 30, "filename": "sites.xlsx", "run": 1}));
-    let complete = events.iter().find(|e| e.kind == EventKind::Complete).expect("complete event");
-    assert_eq!(complete.data, json!({"type": "complete", "total_rows": 30, "successful": 26, "failed": 2, "skipped": 2}));
-    let last_progress = events.iter().rev().find(|e| e.kind == EventKind::Progress).expect("progress events");
-    assert_eq!((last_progress.data["row"].clone(), last_progress.data["percent"].clone()), (json!(30), json!(100.0)));
+    assert_eq!(
+        events[0].data,
+        json!({"type": "start", "total": 30, "filename": "sites.xlsx", "run": 1})
+    );
+    let complete = events
+        .iter()
+        .find(|e| e.kind == EventKind::Complete)
+        .expect("complete event");
+    assert_eq!(
+        complete.data,
+        json!({"type": "complete", "total_rows": 30, "successful": 26, "failed": 2, "skipped": 2})
+    );
+    let last_progress = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == EventKind::Progress)
+        .expect("progress events");
+    assert_eq!(
+        (
+            last_progress.data["row"].clone(),
+            last_progress.data["percent"].clone()
+        ),
+        (json!(30), json!(100.0))
+    );
     let warnings: Vec<&str> = events
         .iter()
         .filter(|e| e.kind == EventKind::Log && e.data["level"] == "warning")
         .map(|e| e.data["message"].as_str().unwrap())
         .collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[0].starts_with("Row 5 (Bloemfontein (Central)): Failed after 1 attempt: "), "{}", warnings[0]);
+    assert!(
+        warnings[0].starts_with("Row 5 (Bloemfontein (Central)): Failed after 1 attempt: "),
+        "{}",
+        warnings[0]
+    );
     let last = events.last().unwrap();
-    assert_eq!((last.kind, last.data["level"].as_str()), (EventKind::Log, Some("success")));
+    assert_eq!(
+        (last.kind, last.data["level"].as_str()),
+        (EventKind::Log, Some("success"))
+    );
     app.stop().await;
 }
 

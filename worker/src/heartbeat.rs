@@ -25,6 +25,8 @@ use tokio::task::JoinHandle;
 pub struct RunSignals {
     /// Rows done so far, written by the job.
     pub progress: AtomicU64,
+    /// Data rows of the sheet, once it has been read.
+    pub total: AtomicU64,
     /// Set by the heartbeat when the session is gone (deleted) or has moved on to a
     /// newer run: the job should stop early and write nothing.
     pub cancelled: AtomicBool,

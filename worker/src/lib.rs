@@ -1,6 +1,7 @@
 //! `maplink-worker`: consumes the job queue, runs the coordinates job with a session
 //! heartbeat, and runs the scheduled TTL cleanup.
 
+pub mod cli;
 pub mod heartbeat;
 pub mod jobs;
 pub mod progress;

@@ -1,5 +1,6 @@
 //! `maplink-worker`: consumes the Redis queue and runs the cleanup schedule until
 //! SIGINT/SIGTERM. Exits non-zero if its queue workers die, so a supervisor restarts it.
+//! `maplink-worker convert INPUT [-o OUTPUT]` converts one file locally instead.
 
 use std::sync::Arc;
 
@@ -17,7 +18,15 @@ use maplink_worker::{
 };
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("convert") {
+        // The one-shot command logs only warnings: its output is the progress and summary.
+        if std::env::var_os("RUST_LOG").is_none() {
+            maplink::telemetry::init_with_default(maplink::config::LogFormat::Text, "warn");
+        }
+        return Ok(maplink_worker::cli::convert(&args[1..]).await);
+    }
     let settings = Settings::load(Settings::config_path_from_args(
         "maplink-worker",
         std::env::args().skip(1),
@@ -54,5 +63,5 @@ async fn main() -> anyhow::Result<()> {
     };
     runtime::run(state, backend, roles, shutdown).await?;
     tracing::info!("maplink worker stopped");
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

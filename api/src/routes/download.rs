@@ -34,7 +34,10 @@ pub fn attachment(session: &Session, suffix: &str, bytes: Vec<u8>) -> Response {
     let disposition = format!(
         "attachment; filename=\"processed_{}\"; filename*=UTF-8''{}",
         with_suffix(&session.sanitized_filename, suffix),
-        utf8_percent_encode(&format!("processed_{}", with_suffix(original, suffix)), NON_ALPHANUMERIC)
+        utf8_percent_encode(
+            &format!("processed_{}", with_suffix(original, suffix)),
+            NON_ALPHANUMERIC
+        )
     );
     let mut response = bytes.into_response();
     let headers = response.headers_mut();

@@ -2,7 +2,9 @@
 
 use axum::{
     Json, Router,
-    extract::{Multipart, Path, Query, State, multipart::MultipartRejection, rejection::QueryRejection},
+    extract::{
+        Multipart, Path, Query, State, multipart::MultipartRejection, rejection::QueryRejection,
+    },
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -88,7 +90,9 @@ async fn download(
     query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let Query(query) = query.map_err(|_| ApiError::bad_request("invalid_rows", "rows must be all, failed or skipped"))?;
+    let Query(query) = query.map_err(|_| {
+        ApiError::bad_request("invalid_rows", "rows must be all, failed or skipped")
+    })?;
     let (session, bytes) = svc::download(&state, id, query.rows).await?;
     Ok(attachment(&session, query.rows.suffix(), bytes))
 }

@@ -103,7 +103,11 @@ impl RowsFilter {
 }
 
 /// The processed file: (session, bytes). Conflicts until the session completed.
-pub async fn download(state: &AppState, id: SessionId, rows: RowsFilter) -> ApiResult<(Session, Vec<u8>)> {
+pub async fn download(
+    state: &AppState,
+    id: SessionId,
+    rows: RowsFilter,
+) -> ApiResult<(Session, Vec<u8>)> {
     let session = touch(state, id).await?;
     if session.status != SessionStatus::Completed {
         return Err(ApiError::conflict("not_processed", NOT_PROCESSED));

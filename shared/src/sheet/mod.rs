@@ -63,7 +63,14 @@ impl Workbook {
         let first = self.first();
         let mut rows = Vec::with_capacity(first.rows.len());
         rows.extend(first.rows.first().cloned());
-        rows.extend(first.data().iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, r)| r.clone()));
+        rows.extend(
+            first
+                .data()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, r)| r.clone()),
+        );
         Workbook {
             format: self.format,
             sheets: vec![Sheet {

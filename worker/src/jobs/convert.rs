@@ -6,14 +6,8 @@
 //! conditional session update. A job for a session that has since started another run
 //! is stale and does nothing.
 
-use std::{
-    collections::HashMap,
-    io::Write,
-    sync::{Arc, atomic::Ordering},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
-use futures::StreamExt;
 use serde_json::json;
 
 use maplink::{
@@ -23,14 +17,15 @@ use maplink::{
     files::SessionFile,
     jobs::ConvertJob,
     session::{Update, UpdateOutcome},
-    sheet,
 };
 
 use crate::{
     heartbeat::{self, RunSignals},
-    jobs::rows::{self, Filled, Plan},
+    jobs::{
+        pipeline::{self, blocking},
+        rows::Filled,
+    },
     progress::{self, emit},
-    resolve::Resolution,
     state::WorkerState,
 };
 
@@ -214,11 +209,8 @@ pub async fn mark_failed(state: &WorkerState, job: &ConvertJob, reason: &str) ->
     Ok(())
 }
 
-/// Reads, plans, resolves and writes. `Ok(None)` when the run was cancelled.
-///
-/// Reading, parsing and writing the sheet is CPU and file work, done on blocking
-/// threads: on the async worker it would stall the queue heartbeats of this process,
-/// and the queue would hand the job to another worker while this one still runs it.
+/// Reads the upload, converts it and writes every output file. `Ok(None)` when the
+/// run was cancelled.
 async fn convert_files(
     state: &WorkerState,
     id: SessionId,
@@ -226,96 +218,25 @@ async fn convert_files(
     signals: &Arc<RunSignals>,
 ) -> Result<Option<Filled>, Error> {
     let files = state.files.clone();
-    let row_delay = Duration::from_millis(state.settings.row_delay_ms);
-    let plan_signals = signals.clone();
-    let planned = blocking(move || {
-        let bytes = files.read(id, SessionFile::Input(format))?;
-        let book = sheet::read(&bytes, format)?;
-        let cols = sheet::find_columns(book.first().header())?;
-        let plans = rows::plan(book.first(), &cols, &plan_signals, row_delay);
-        Ok((book, cols, plans))
-    })
-    .await?;
-    let (mut book, cols, Ok(plans)) = planned else {
+    let bytes = blocking(move || files.read(id, SessionFile::Input(format))).await?;
+    let opts = pipeline::Options {
+        resolver: state.resolver.clone(),
+        concurrency: state.settings.resolve_concurrency,
+        row_delay: Duration::from_millis(state.settings.row_delay_ms),
+    };
+    let Some(converted) = pipeline::convert(bytes, format, &opts, signals).await? else {
         return Ok(None);
     };
-
-    let Some(online) = resolve_online(state, &plans, signals).await else {
-        return Ok(None);
-    };
-
     let files = state.files.clone();
-    let filled = blocking(move || {
-        let filled = rows::apply(book.first_mut(), &cols, &plans, &online);
-        let output = sheet::write(&book)?;
+    blocking(move || {
         files.write_with(id, SessionFile::Rows, |w| {
-            let mut w = std::io::BufWriter::new(w);
-            for row in &filled.rows {
-                serde_json::to_writer(&mut w, row)?;
-                w.write_all(b"\n")?;
-            }
-            w.flush()
+            pipeline::write_rows_jsonl(&converted.filled.rows, w)
         })?;
-        for (status, file) in [
-            (RowStatus::Failed, SessionFile::Failed(format)),
-            (RowStatus::Skipped, SessionFile::Skipped(format)),
-        ] {
-            let subset = book.only_rows(|i| filled.rows.get(i).is_some_and(|r| r.status == status));
-            files.write(id, file, &sheet::write(&subset)?)?;
-        }
+        files.write(id, SessionFile::Failed(format), &converted.failed)?;
+        files.write(id, SessionFile::Skipped(format), &converted.skipped)?;
         // The full output goes last: its presence means the whole set was written.
-        files.write(id, SessionFile::Output(format), &output)?;
-        Ok(filled)
+        files.write(id, SessionFile::Output(format), &converted.output)?;
+        Ok(Some(converted.filled))
     })
-    .await?;
-    Ok(Some(filled))
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, Error> + Send + 'static,
-) -> Result<T, Error> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::io("convert job", std::io::Error::other(e)))?
-}
-
-/// Resolves every distinct link that needs the network, `resolve_concurrency` at a
-/// time. Each answer counts as progress for every row holding that link. `None` when
-/// the run was cancelled.
-async fn resolve_online(
-    state: &WorkerState,
-    plans: &[Plan],
-    signals: &RunSignals,
-) -> Option<HashMap<String, Resolution>> {
-    let mut rows_per_link: HashMap<&str, u64> = HashMap::new();
-    for plan in plans {
-        if let Plan::Online(link) = plan {
-            *rows_per_link.entry(link.as_str()).or_default() += 1;
-        }
-    }
-    let mut answers = HashMap::with_capacity(rows_per_link.len());
-    // Owned links and an owned resolver handle keep the futures `Send + 'static`, as
-    // the worker's future must be.
-    let links: Vec<(String, u64)> = rows_per_link
-        .into_iter()
-        .map(|(l, n)| (l.to_owned(), n))
-        .collect();
-    let resolver = state.resolver.clone();
-    let mut pending = futures::stream::iter(links)
-        .map(move |(link, rows)| {
-            let resolver = resolver.clone();
-            async move {
-                let resolution = resolver.resolve(&link).await;
-                (link, rows, resolution)
-            }
-        })
-        .buffer_unordered(state.settings.resolve_concurrency);
-    while let Some((link, rows, resolution)) = pending.next().await {
-        if signals.cancelled.load(Ordering::Relaxed) {
-            return None;
-        }
-        signals.progress.fetch_add(rows, Ordering::Relaxed);
-        answers.insert(link, resolution);
-    }
-    Some(answers)
+    .await
 }

@@ -3,4 +3,5 @@
 
 pub mod cleanup;
 pub mod convert;
+pub mod pipeline;
 pub mod rows;

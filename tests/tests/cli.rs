@@ -1,0 +1,90 @@
+//! `maplink-worker convert`: the one-shot command scripts use.
+
+use std::process::{Command, Output};
+
+use maplink_tests::{binaries::binary, sheets};
+
+fn convert(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(binary("maplink-worker"))
+        .arg("convert")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("MAPLINK_RESOLVE_ALLOWED_HOSTS", "127.0.0.1")
+        .output()
+        .expect("run maplink-worker convert")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn converts_a_sheet_next_to_it_with_failed_and_skipped_files() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stores.xlsx"), sheets::seed_example_xlsx()).unwrap();
+    let out = convert(dir.path(), &["stores.xlsx"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("30 rows: 26 successful, 2 failed, 2 skipped"),
+        "{}",
+        stderr(&out)
+    );
+
+    let output =
+        sheets::read_xlsx(&std::fs::read(dir.path().join("processed_stores.xlsx")).unwrap());
+    assert_eq!(output[0].1.len(), 31);
+    assert_eq!(output[0].1[1][3].to_string(), "28.0567");
+    let failed =
+        sheets::read_xlsx(&std::fs::read(dir.path().join("processed_stores_failed.xlsx")).unwrap());
+    assert_eq!(failed[0].1.len(), 3, "header + 2 failed rows");
+    assert!(dir.path().join("processed_stores_skipped.xlsx").is_file());
+}
+
+#[test]
+fn an_explicit_output_path_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.csv"), sheets::SEED_EXAMPLE_CSV).unwrap();
+    let out = convert(dir.path(), &["in.csv", "-o", "result.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = sheets::csv_rows(&std::fs::read(dir.path().join("result.csv")).unwrap());
+    assert_eq!(rows[0].last().map(String::as_str), Some("Comments"));
+    assert!(dir.path().join("result_failed.csv").is_file());
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_a_clear_message_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fake.xlsx"), b"Name,Region,Maps\n").unwrap();
+    std::fs::write(dir.path().join("cols.csv"), b"Name,Link\nA,B\n").unwrap();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &["fake.xlsx"],
+            1,
+            "error: Error processing file: the file is not a valid .xlsx workbook",
+        ),
+        (&["cols.csv"], 1, "error: Missing required map column."),
+        (&["missing.xlsx"], 1, "error: cannot read missing.xlsx"),
+        (
+            &["notes.txt"],
+            1,
+            "error: Only .xlsx or .csv files are allowed",
+        ),
+        (&[], 2, "usage: maplink-worker convert INPUT"),
+    ];
+    for (args, code, message) in cases {
+        let out = convert(dir.path(), args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.starts_with("processed_") && !n.starts_with(".maplink-")),
+        "{names:?}"
+    );
+}
