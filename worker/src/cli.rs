@@ -82,11 +82,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 fn draw(done: u64, total: u64) {
     const WIDTH: u64 = 30;
-    let filled = if total == 0 {
-        WIDTH
-    } else {
-        done.min(total) * WIDTH / total
-    };
+    let filled = (done.min(total) * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH);
     let percent = if total == 0 {
         100.0
     } else {
