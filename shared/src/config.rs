@@ -31,6 +31,8 @@ pub struct Settings {
     pub cleanup_interval_secs: u64,
     pub heartbeat_interval_secs: u64,
     pub max_upload_bytes: u64,
+    /// Largest total size the parts of an .xlsx may unpack to (zip bomb guard).
+    pub max_unpacked_bytes: u64,
     pub worker_metrics_bind: String,
     pub log_format: LogFormat,
     /// Jobs one worker process runs at once.
@@ -111,6 +113,7 @@ impl Default for Settings {
             cleanup_interval_secs: 60,
             heartbeat_interval_secs: 5,
             max_upload_bytes: 16 * 1024 * 1024,
+            max_unpacked_bytes: 512 * 1024 * 1024,
             worker_metrics_bind: "127.0.0.1:9464".into(),
             log_format: LogFormat::Text,
             worker_concurrency: 4,
@@ -159,6 +162,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("cleanup_interval_secs", Kind::Integer),
     ("heartbeat_interval_secs", Kind::Integer),
     ("max_upload_bytes", Kind::Integer),
+    ("max_unpacked_bytes", Kind::Integer),
     ("worker_metrics_bind", Kind::Text),
     ("log_format", Kind::Text),
     ("worker_concurrency", Kind::Integer),

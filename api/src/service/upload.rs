@@ -69,18 +69,20 @@ pub async fn upload(state: &AppState, mut multipart: Multipart) -> ApiResult<Upl
             "Only .xlsx or .csv files are allowed",
         ));
     };
+    let max_unpacked = state.settings.max_unpacked_bytes;
     // Parsing a workbook is CPU work: keep it off the async executor.
-    let (book, bytes) =
-        tokio::task::spawn_blocking(move || sheet::read(&bytes, format).map(|book| (book, bytes)))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| match e {
-                maplink::Error::Sheet(reason) => ApiError::bad_request(
-                    "unreadable_file",
-                    format!("Error processing file: {reason}"),
-                ),
-                other => other.into(),
-            })?;
+    let (book, bytes) = tokio::task::spawn_blocking(move || {
+        sheet::read(&bytes, format, max_unpacked).map(|book| (book, bytes))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| match e {
+        maplink::Error::Sheet(reason) => ApiError::bad_request(
+            "unreadable_file",
+            format!("Error processing file: {reason}"),
+        ),
+        other => other.into(),
+    })?;
     let columns = sheet::find_columns(book.first().header())
         .map_err(|e| ApiError::bad_request("missing_columns", e.to_string()))?;
 

@@ -8,6 +8,7 @@ mod columns;
 mod preview;
 mod read;
 mod write;
+mod zip_guard;
 
 pub use cell::Cell;
 pub use columns::{Columns, OutputColumns, find_columns};

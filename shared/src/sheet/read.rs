@@ -7,16 +7,23 @@ use calamine::{Data, Reader, Xlsx, XlsxError};
 use super::{Cell, Sheet, Workbook};
 use crate::{Error, Result, domain::FileFormat};
 
-/// Reads a workbook. Errors are `Error::Sheet` with a reason fit for users.
-pub fn read(bytes: &[u8], format: FileFormat) -> Result<Workbook> {
+/// Reads a workbook whose parts unpack to at most `max_unpacked` bytes. Errors are
+/// `Error::Sheet` with a reason fit for users.
+pub fn read(bytes: &[u8], format: FileFormat, max_unpacked: u64) -> Result<Workbook> {
     let sheets = match format {
-        FileFormat::Xlsx => read_xlsx(bytes)?,
+        FileFormat::Xlsx => {
+            super::zip_guard::check(bytes, max_unpacked)?;
+            read_xlsx(bytes)?
+        }
         FileFormat::Csv => vec![read_csv(bytes)?],
     };
-    if sheets.is_empty() {
-        return Err(Error::Sheet("the workbook has no worksheets".into()));
+    match sheets.first() {
+        None => Err(Error::Sheet("the workbook has no worksheets".into())),
+        Some(first) if first.rows.iter().all(|r| r.iter().all(Cell::is_blank)) => {
+            Err(Error::Sheet("the first worksheet is empty".into()))
+        }
+        Some(_) => Ok(Workbook { format, sheets }),
     }
-    Ok(Workbook { format, sheets })
 }
 
 fn xlsx_reason(e: XlsxError) -> Error {
@@ -127,11 +134,22 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet> {
 mod tests {
     use super::*;
 
+    const LIMIT: u64 = 64 * 1024 * 1024;
+
+    #[test]
+    fn empty_sheets_are_refused_clearly() {
+        for csv in [&b""[..], b"\n\n", b" , ,\n"] {
+            let err = read(csv, FileFormat::Csv, LIMIT).unwrap_err();
+            assert_eq!(err.to_string(), "the first worksheet is empty");
+        }
+    }
+
     #[test]
     fn csv_with_bom_and_semicolons() {
         let wb = read(
             b"\xEF\xBB\xBFName;Region;Maps\nA;B;\"x;y\"\n",
             FileFormat::Csv,
+            LIMIT,
         )
         .unwrap();
         let s = wb.first();
@@ -148,13 +166,13 @@ mod tests {
 
     #[test]
     fn non_utf8_csv_is_refused_clearly() {
-        let err = read(b"Name,Region\n\xe9t\xe9,x\n", FileFormat::Csv).unwrap_err();
+        let err = read(b"Name,Region\n\xe9t\xe9,x\n", FileFormat::Csv, LIMIT).unwrap_err();
         assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 
     #[test]
     fn non_zip_xlsx_is_refused_clearly() {
-        let err = read(b"Name,Region,Maps\n", FileFormat::Xlsx).unwrap_err();
+        let err = read(b"Name,Region,Maps\n", FileFormat::Xlsx, LIMIT).unwrap_err();
         assert!(err.to_string().contains("not a valid .xlsx"), "{err}");
     }
 }

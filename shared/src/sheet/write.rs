@@ -31,7 +31,7 @@ fn write_xlsx(book: &Workbook) -> std::result::Result<Vec<u8>, XlsxError> {
                 match cell {
                     Cell::Empty => {}
                     Cell::Text(s) | Cell::Error(s) => {
-                        ws.write_string(r, c, s)?;
+                        ws.write_string(r, c, fit_cell(s))?;
                     }
                     Cell::Number(n) => {
                         ws.write_number(r, c, *n)?;
@@ -47,6 +47,17 @@ fn write_xlsx(book: &Workbook) -> std::result::Result<Vec<u8>, XlsxError> {
         }
     }
     out.save_to_buffer()
+}
+
+/// Excel's limit on the text of one cell. Only a CSV can bring longer text; writing it
+/// as an .xlsx would fail, so it is cut (such a cell is never a usable map link).
+const MAX_CELL_CHARS: usize = 32_767;
+
+fn fit_cell(s: &str) -> &str {
+    match s.char_indices().nth(MAX_CELL_CHARS) {
+        Some((cut, _)) => &s[..cut],
+        None => s,
+    }
 }
 
 fn write_csv(book: &Workbook) -> Result<Vec<u8>> {

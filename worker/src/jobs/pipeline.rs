@@ -32,6 +32,8 @@ pub struct Options {
     pub concurrency: usize,
     /// Pause per planned row (rehearsing long runs).
     pub row_delay: Duration,
+    /// Largest size an .xlsx may unpack to.
+    pub max_unpacked: u64,
 }
 
 #[derive(Debug)]
@@ -53,8 +55,9 @@ pub async fn convert(
 ) -> Result<Option<Converted>, Error> {
     let plan_signals = signals.clone();
     let row_delay = opts.row_delay;
+    let max_unpacked = opts.max_unpacked;
     let planned = blocking(move || {
-        let book = sheet::read(&bytes, format)?;
+        let book = sheet::read(&bytes, format, max_unpacked)?;
         let cols = sheet::find_columns(book.first().header())?;
         plan_signals
             .total
