@@ -134,8 +134,8 @@ impl Default for Settings {
             resolve_max_body_bytes: 2 * 1024 * 1024,
             resolve_attempts: 3,
             resolve_backoff_ms: 250,
-            resolve_concurrency: 16,
-            resolve_per_host: 8,
+            resolve_concurrency: 32,
+            resolve_per_host: 16,
             places_api_key: None,
             places_base_url: "https://maps.googleapis.com".into(),
             link_cache_ttl_secs: 30 * 86_400,
@@ -415,6 +415,28 @@ mod tests {
             Settings::load_from(Some(path), env(&[])).unwrap(),
             Settings::default()
         );
+    }
+
+    #[test]
+    fn the_readme_lists_every_variable() {
+        let readme = include_str!("../../README.md");
+        for (key, _) in KEYS {
+            let var = format!("`MAPLINK_{}`", key.to_ascii_uppercase());
+            assert!(
+                readme.contains(&var),
+                "{var} is not in the README's configuration table"
+            );
+        }
+    }
+
+    #[test]
+    fn list_variables_are_comma_separated() {
+        let s = Settings::load_from(
+            None,
+            env(&[("MAPLINK_RESOLVE_ALLOWED_HOSTS", " goo.gl, example.org ,,")]),
+        )
+        .unwrap();
+        assert_eq!(s.resolve_allowed_hosts, ["goo.gl", "example.org"]);
     }
 
     #[test]

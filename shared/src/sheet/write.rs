@@ -21,7 +21,10 @@ fn write_xlsx(book: &Workbook) -> std::result::Result<Vec<u8>, XlsxError> {
     let mut out = XlsxWorkbook::new();
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     for sheet in &book.sheets {
-        let ws: &mut Worksheet = out.add_worksheet();
+        // Constant-memory sheets stream their rows to a temporary file as they are
+        // written (rows are written in order), instead of holding every cell in memory
+        // until the workbook is saved: a 100,000-row sheet otherwise costs hundreds of MiB.
+        let ws: &mut Worksheet = out.add_worksheet_with_constant_memory()?;
         ws.set_name(&sheet.name)?;
         for (r, row) in sheet.rows.iter().enumerate() {
             let r =

@@ -1,0 +1,53 @@
+//! `maplink-bench`: measures the coordinates job on generated sheets.
+//!
+//! ```text
+//! cargo run --release -p maplink-bench            # every scenario
+//! cargo run --release -p maplink-bench -- sheet 1048575
+//! ```
+//!
+//! Scenarios:
+//! - `sheet [ROWS]` (default 100,000): an .xlsx of parseable links through the whole
+//!   job pipeline (read, parse, write output and subsets), converted in a fresh child
+//!   process (`measure FILE`); job time, rows/s and that process's peak RSS.
+//! - `links [N]` (default 1,000): a sheet of N distinct short links against a local
+//!   server that answers each after 100 ms, twice with one link cache: cold and warm.
+//!
+//! Each scenario prints its numbers and the target; the exit status is non-zero when a
+//! target is missed.
+
+mod rss;
+mod scenarios;
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize, default: usize| -> anyhow::Result<usize> {
+        Ok(match args.get(i) {
+            Some(n) => n.parse()?,
+            None => default,
+        })
+    };
+    let mut met = true;
+    match args.first().map(String::as_str) {
+        Some("sheet") => met &= scenarios::sheet(number(1, 100_000)?).await?,
+        Some("links") => met &= scenarios::links(number(1, 1_000)?).await?,
+        Some("measure") => {
+            let path = args
+                .get(1)
+                .ok_or_else(|| anyhow::anyhow!("measure needs a file"))?;
+            scenarios::measure(std::path::Path::new(path)).await?;
+        }
+        None => {
+            met &= scenarios::sheet(100_000).await?;
+            met &= scenarios::links(1_000).await?;
+        }
+        Some(other) => anyhow::bail!("unknown scenario {other:?}; use sheet [ROWS] or links [N]"),
+    }
+    Ok(if met {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
