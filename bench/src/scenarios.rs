@@ -30,6 +30,23 @@ fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Re
     })
 }
 
+/// Runs the whole pipeline on `input`; returns the result and the seconds it took.
+async fn timed_convert(
+    input: Vec<u8>,
+    opts: &Options,
+) -> anyhow::Result<(pipeline::Converted, f64)> {
+    let started = Instant::now();
+    let converted = pipeline::convert(
+        input,
+        FileFormat::Xlsx,
+        opts,
+        &Arc::new(RunSignals::default()),
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
+    Ok((converted, started.elapsed().as_secs_f64()))
+}
+
 /// An .xlsx with `rows` data rows; `link(i)` gives row i's link.
 fn generate(rows: usize, link: impl Fn(usize) -> String) -> anyhow::Result<Vec<u8>> {
     let mut book = Workbook::new();
@@ -119,16 +136,7 @@ pub async fn sheet(rows: usize) -> anyhow::Result<bool> {
 pub async fn measure(path: &std::path::Path) -> anyhow::Result<()> {
     let opts = options(&Settings::default(), None)?;
     let input = std::fs::read(path)?;
-    let started = Instant::now();
-    let converted = pipeline::convert(
-        input,
-        FileFormat::Xlsx,
-        &opts,
-        &Arc::new(RunSignals::default()),
-    )
-    .await?
-    .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let (converted, elapsed) = timed_convert(input, &opts).await?;
     println!(
         "{elapsed} {} {} {}",
         rss::peak_mib().unwrap_or(f64::NAN),
@@ -180,16 +188,7 @@ pub async fn links(n: usize) -> anyhow::Result<bool> {
     let mut met = true;
     for (run, target) in [("cold cache", 10.0), ("warm cache", 1.0)] {
         let opts = options(&settings, Some(cache.clone()))?;
-        let started = Instant::now();
-        let converted = pipeline::convert(
-            input.clone(),
-            FileFormat::Xlsx,
-            &opts,
-            &Arc::new(RunSignals::default()),
-        )
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
-        let elapsed = started.elapsed().as_secs_f64();
+        let (converted, elapsed) = timed_convert(input.clone(), &opts).await?;
         anyhow::ensure!(
             converted.filled.counts.successful as usize == n,
             "not every link resolved: {:?}",

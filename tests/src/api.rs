@@ -209,6 +209,14 @@ impl TestApp {
         self.post(&format!("/api/v1/sessions/{id}/process")).await
     }
 
+    pub async fn delete(&self, id: &str) -> Response {
+        self.client
+            .delete(self.url(&format!("/api/v1/sessions/{id}")))
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
     pub async fn download(&self, id: &str) -> Response {
         self.get(&format!("/api/v1/sessions/{id}/download")).await
     }

@@ -174,11 +174,7 @@ async fn malformed_ids_are_400_and_unknown_ids_404_with_the_seed_message() {
         app.process(&unknown.to_string()).await,
         app.download(&unknown.to_string()).await,
         app.post(&format!("/api/v1/sessions/{unknown}/renew")).await,
-        app.client
-            .delete(app.url(&format!("/api/v1/sessions/{unknown}")))
-            .send()
-            .await
-            .unwrap(),
+        app.delete(&unknown.to_string()).await,
     ] {
         assert_eq!(
             error_of(r).await,
@@ -264,12 +260,7 @@ async fn renew_slides_the_expiry_and_delete_removes_everything() {
 
     let sid: maplink::domain::SessionId = id.parse().unwrap();
     assert!(app.files.session_dir(sid).exists());
-    let r = app
-        .client
-        .delete(app.url(&format!("/api/v1/sessions/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let r = app.delete(&id).await;
     assert_eq!(r.status(), 204);
     assert!(!app.files.session_dir(sid).exists(), "files gone");
     assert_eq!(app.session(&id).await.status(), 404);

@@ -142,12 +142,7 @@ async fn deleting_a_running_session_cancels_its_job() {
         (store.get(sid).await.unwrap()?.progress > 0).then_some(())
     })
     .await;
-    let r = app
-        .client
-        .delete(app.url(&format!("/api/v1/sessions/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let r = app.delete(&id).await;
     assert_eq!(r.status(), 204);
     // Give the heartbeat time to notice and the job time to (not) write anything.
     tokio::time::sleep(Duration::from_millis(2500)).await;
