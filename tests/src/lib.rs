@@ -8,6 +8,7 @@ pub mod binaries;
 pub mod link_server;
 pub mod redis_server;
 pub mod sheets;
+pub mod sse;
 
 pub use api::{Backend, TestApp};
 pub use redis_server::RedisServer;

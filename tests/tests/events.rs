@@ -132,9 +132,14 @@ async fn a_job_tells_its_story(backend: Backend) {
         "{}",
         warnings[0]
     );
-    let last = events.last().unwrap();
     assert_eq!(
-        (last.kind, last.data["level"].as_str()),
+        events.last().unwrap().kind,
+        EventKind::Complete,
+        "complete comes last"
+    );
+    let success = &events[events.len() - 2];
+    assert_eq!(
+        (success.kind, success.data["level"].as_str()),
         (EventKind::Log, Some("success"))
     );
     app.stop().await;

@@ -1,5 +1,6 @@
 //! The router: one module per route group, each with `fn router() -> Router<AppState>`.
 
+mod compat;
 mod download;
 mod health;
 mod sessions;
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .saturating_add(MULTIPART_OVERHEAD);
     Router::new()
         .merge(health::router())
+        .merge(compat::router())
         .nest("/api/v1/sessions", sessions::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

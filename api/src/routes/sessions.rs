@@ -1,20 +1,29 @@
 //! The versioned session API under `/api/v1/sessions`.
 
+use std::convert::Infallible;
+
 use axum::{
     Json, Router,
     extract::{
         Multipart, Path, Query, State, multipart::MultipartRejection, rejection::QueryRejection,
     },
-    http::StatusCode,
-    response::{IntoResponse, Response},
+    http::{HeaderMap, StatusCode},
+    response::{
+        IntoResponse, Response,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
     routing::{get, post},
 };
+use futures::StreamExt;
+use maplink::domain::RowStatus;
 use serde::Serialize;
 
 use crate::{
     error::{ApiError, ApiResult},
     routes::attachment,
     service::{
+        events::follow,
+        results,
         sessions::{self as svc, RowsFilter, parse_id},
         upload,
         views::SessionView,
@@ -29,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/{id}/process", post(process))
         .route("/{id}/download", get(download))
         .route("/{id}/renew", post(renew))
+        .route("/{id}/events", get(events))
+        .route("/{id}/rows", get(rows))
 }
 
 #[derive(Serialize)]
@@ -108,4 +119,63 @@ async fn renew(
 async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     svc::delete(&state, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+struct EventsQuery {
+    after: Option<String>,
+}
+
+/// SSE with `id:` lines; a reconnect resumes after `Last-Event-ID` (or `?after=`).
+async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    svc::touch(&state, id).await?;
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| query.ok().and_then(|Query(q)| q.after));
+    let stream = follow(state, id, after)
+        .map(|e| Ok::<_, Infallible>(SseEvent::default().id(e.id).data(e.data.to_string())));
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct RowsQuery {
+    status: Option<RowStatus>,
+    #[serde(default)]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+/// Most rows one page holds.
+const MAX_PAGE: usize = 1000;
+
+/// The per-row log, filtered by status and paged.
+async fn rows(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<Query<RowsQuery>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_id(&id)?;
+    let Query(q) = query.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_query",
+            "status must be success, failed or skipped; offset and limit whole numbers",
+        )
+    })?;
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let session = svc::touch(&state, id).await?;
+    let log = results::row_log(&state, &session).await?;
+    let (total, page) = results::page(log, q.status, q.offset, limit);
+    Ok(Json(
+        serde_json::json!({ "total": total, "offset": q.offset, "limit": limit, "rows": page }),
+    ))
 }

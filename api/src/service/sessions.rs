@@ -73,6 +73,35 @@ pub async fn process(state: &AppState, id: SessionId) -> ApiResult<Session> {
     Ok(session)
 }
 
+/// Waits until run `run` of a session has finished (completed or failed), up to
+/// `limit`; `None` when the limit passed first.
+pub async fn wait_for_run(
+    state: &AppState,
+    id: SessionId,
+    run: u32,
+    limit: std::time::Duration,
+) -> ApiResult<Option<Session>> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let Some(s) = state.sessions.get(id).await? else {
+            return Err(not_found(state, id).await);
+        };
+        if s.attempt != run {
+            return Err(ApiError::conflict(
+                "superseded",
+                "A newer run of this file was started",
+            ));
+        }
+        if matches!(s.status, SessionStatus::Completed | SessionStatus::Failed) {
+            return Ok(Some(s));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+}
+
 /// Which rows a download holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -145,6 +145,16 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
                 )
                 .await;
             }
+            log(
+                events,
+                id,
+                "success",
+                format!(
+                    "Done: {} successful, {} failed, {} skipped",
+                    counts.successful, counts.failed, counts.skipped
+                ),
+            )
+            .await;
             emit(
                 events,
                 id,
@@ -155,16 +165,6 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
                     "failed": counts.failed,
                     "skipped": counts.skipped,
                 }),
-            )
-            .await;
-            log(
-                events,
-                id,
-                "success",
-                format!(
-                    "Done: {} successful, {} failed, {} skipped",
-                    counts.successful, counts.failed, counts.skipped
-                ),
             )
             .await;
             Outcome::Completed(counts)

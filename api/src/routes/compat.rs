@@ -1,0 +1,190 @@
+//! The original app's routes, kept byte-for-byte in paths, field names and messages so
+//! that its web client and scripts keep working: `POST /upload`, `POST /process/<id>`,
+//! `GET /process-stream/<id>`, `GET /download/<id>`, `GET /health`.
+//!
+//! Where the original answered 400 for an unknown session (`/process`), so does this;
+//! `/download` answers 404 as it did. Malformed ids are unknown ids here (the original
+//! had no id format).
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{Multipart, Path, State, multipart::MultipartRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
+    routing::{get, post},
+};
+use futures::StreamExt;
+use maplink::domain::{SessionId, SessionStatus};
+use serde_json::{Value, json};
+
+use crate::{
+    error::{ApiError, ApiResult, SESSION_EXPIRED_MESSAGE},
+    routes::{attachment, sessions::multipart_or_415},
+    service::{
+        events::{current_run_start, follow, latest_event_id},
+        results,
+        sessions::{self as svc, ALREADY_PROCESSING, NOT_PROCESSED, RowsFilter},
+        upload,
+    },
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/upload", post(upload))
+        .route("/process/{id}", post(process))
+        .route("/process-stream/{id}", get(process_stream))
+        .route("/download/{id}", get(download))
+        .route(
+            "/health",
+            get(|| async { Json(json!({ "status": "healthy" })) }),
+        )
+}
+
+/// The original app's answer for an unknown id, with its status code.
+fn unknown(status: StatusCode) -> ApiError {
+    match status {
+        StatusCode::NOT_FOUND => ApiError::SessionNotFound(None),
+        _ => ApiError::bad_request("session_not_found", SESSION_EXPIRED_MESSAGE),
+    }
+}
+
+fn lenient_id(raw: &str, status: StatusCode) -> ApiResult<SessionId> {
+    raw.parse().map_err(|_| unknown(status))
+}
+
+/// Maps the v1 errors of a session lookup to the original app's codes.
+fn seed_errors(e: ApiError, unknown_status: StatusCode) -> ApiError {
+    match e {
+        ApiError::SessionNotFound(_) => unknown(unknown_status),
+        ApiError::Conflict {
+            code: "already_processing",
+            ..
+        } => ApiError::bad_request("already_processing", ALREADY_PROCESSING),
+        ApiError::Conflict {
+            code: "not_processed",
+            ..
+        } => ApiError::bad_request("not_processed", NOT_PROCESSED),
+        other => other,
+    }
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<Json<Value>> {
+    let uploaded = upload::upload(&state, multipart_or_415(multipart)?).await?;
+    let s = &uploaded.session;
+    Ok(Json(json!({
+        "success": true,
+        "session_id": s.id.to_string(),
+        "preview_data": uploaded.preview.rows,
+        "preview_columns": uploaded.preview.columns,
+        "total_rows": s.total_rows,
+        "map_column": s.map_column,
+        "expires_at": crate::service::views::rfc3339(s.expires_at_ms(state.settings.session_ttl_ms())),
+    })))
+}
+
+/// How long `POST /process` waits for the job before answering 202 instead.
+const WAIT_LIMIT: Duration = Duration::from_secs(30 * 60);
+
+fn wants_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+}
+
+async fn process(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
+    let started = svc::process(&state, id)
+        .await
+        .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
+    let accepted = || {
+        (
+            StatusCode::ACCEPTED,
+            Json(json!({ "success": true, "session_id": id.to_string(), "status": "queued" })),
+        )
+            .into_response()
+    };
+    if wants_async(&headers) {
+        return Ok(accepted());
+    }
+    let Some(done) = svc::wait_for_run(&state, id, started.attempt, WAIT_LIMIT).await? else {
+        return Ok(accepted());
+    };
+    if done.status == SessionStatus::Failed {
+        let reason = done.error.unwrap_or_else(|| "unknown error".into());
+        return Ok((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": format!("Error processing file: {reason}") })),
+        )
+            .into_response());
+    }
+    let result = results::full(&state, &done).await?;
+    Ok(Json(json!({
+        "success": true,
+        "total_rows": done.total_rows,
+        "successful": done.counts.successful,
+        "failed": done.counts.failed,
+        "skipped": done.counts.skipped,
+        "processing_log": result.processing_log,
+        "processed_data": result.processed_data,
+        "processed_columns": result.processed_columns,
+    }))
+    .into_response())
+}
+
+/// Starts a run (or joins the one under way) and streams its events as the original
+/// app did: `data: {json}` lines, no ids.
+async fn process_stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
+    let session = svc::touch(&state, id)
+        .await
+        .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
+    let after = match session.status {
+        SessionStatus::Processing => current_run_start(&state, id).await?,
+        SessionStatus::Queued => latest_event_id(&state, id).await?,
+        _ => {
+            let after = latest_event_id(&state, id).await?;
+            match svc::process(&state, id).await {
+                // Another request started it in between: join that run.
+                Ok(_) | Err(ApiError::Conflict { .. }) => after,
+                Err(e) => return Err(seed_errors(e, StatusCode::BAD_REQUEST)),
+            }
+        }
+    };
+    let stream = follow(state, id, after)
+        .map(|e| Ok::<_, Infallible>(SseEvent::default().data(e.data.to_string())));
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+async fn download(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = lenient_id(&id, StatusCode::NOT_FOUND)?;
+    let (session, bytes) = svc::download(&state, id, RowsFilter::All)
+        .await
+        .map_err(|e| seed_errors(e, StatusCode::NOT_FOUND))?;
+    let mut response = attachment(&session, "", bytes);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
