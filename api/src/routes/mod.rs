@@ -3,7 +3,10 @@
 mod compat;
 mod download;
 mod health;
+mod openapi;
 mod sessions;
+
+pub use openapi::{document as openapi_document, documented_routes, v1_routes};
 
 use axum::{Router, extract::DefaultBodyLimit};
 
@@ -23,7 +26,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(compat::router())
-        .nest("/api/v1/sessions", sessions::router())
+        .merge(sessions::router())
+        .merge(openapi::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(

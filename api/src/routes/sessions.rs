@@ -7,12 +7,12 @@ use axum::{
     extract::{
         Multipart, Path, Query, State, multipart::MultipartRejection, rejection::QueryRejection,
     },
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, Method, StatusCode},
     response::{
         IntoResponse, Response,
         sse::{Event as SseEvent, KeepAlive, Sse},
     },
-    routing::{get, post},
+    routing::{MethodRouter, delete, get, post},
 };
 use futures::StreamExt;
 use maplink::domain::RowStatus;
@@ -31,15 +31,27 @@ use crate::{
     state::AppState,
 };
 
+/// Every v1 session route: (method, path, handler). The router is built from this
+/// table, and the OpenAPI document is checked against it.
+pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::POST, "/api/v1/sessions", post(create)),
+        (Method::GET, "/api/v1/sessions/{id}", get(show)),
+        (Method::DELETE, "/api/v1/sessions/{id}", delete(remove)),
+        (Method::POST, "/api/v1/sessions/{id}/process", post(process)),
+        (Method::GET, "/api/v1/sessions/{id}/download", get(download)),
+        (Method::POST, "/api/v1/sessions/{id}/renew", post(renew)),
+        (Method::GET, "/api/v1/sessions/{id}/events", get(events)),
+        (Method::GET, "/api/v1/sessions/{id}/rows", get(rows)),
+    ]
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", post(create))
-        .route("/{id}", get(show).delete(delete))
-        .route("/{id}/process", post(process))
-        .route("/{id}/download", get(download))
-        .route("/{id}/renew", post(renew))
-        .route("/{id}/events", get(events))
-        .route("/{id}/rows", get(rows))
+    table()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
 }
 
 #[derive(Serialize)]
@@ -116,7 +128,7 @@ async fn renew(
     Ok(Json(view(&state, &session)))
 }
 
-async fn delete(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     svc::delete(&state, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
