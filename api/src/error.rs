@@ -28,6 +28,8 @@ pub enum ApiError {
     TooLarge { limit: u64 },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("the request body took too long")]
+    RequestTimeout,
     #[error("not found")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -60,6 +62,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +92,10 @@ impl ApiError {
                 json!({ "error": message, "code": "unsupported_media_type" })
             }
             Self::RouteNotFound => json!({ "error": "Not found", "code": "not_found" }),
+            Self::RequestTimeout => json!({
+                "error": "The upload took too long to arrive. Please try again on a faster connection.",
+                "code": "request_timeout",
+            }),
             Self::MethodNotAllowed => {
                 json!({ "error": "Method not allowed", "code": "method_not_allowed" })
             }

@@ -5,7 +5,7 @@
 //! With no Redis configured the process is the whole service (embedded mode): the same
 //! worker runtime as `maplink-worker` runs in-process on the same SQLite file.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use maplink::{
@@ -67,6 +67,7 @@ impl Application {
             producer: queue.producer(&settings),
             queue,
             settings,
+            limiter: Default::default(),
         };
         let embedded = state.settings.redis_url.is_none();
         Ok(Self {
@@ -96,11 +97,10 @@ impl Application {
         tracing::info!(addr = %self.addr, mode, "maplink API listening on http://{}", self.addr);
         let app = routes::router(self.state.clone());
         let server_stop = shutdown.clone();
+        let header_timeout = Duration::from_secs(self.state.settings.request_header_timeout_secs);
         let server = async move {
-            axum::serve(self.listener, app)
-                .with_graceful_shutdown(server_stop.wait())
-                .await
-                .context("HTTP server")
+            crate::server::serve(self.listener, app, header_timeout, server_stop).await;
+            Ok::<(), anyhow::Error>(())
         };
         if !self.embedded {
             return server.await;

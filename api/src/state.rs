@@ -13,4 +13,5 @@ pub struct AppState {
     pub producer: Producer,
     pub queue: QueueBackend,
     pub settings: Arc<Settings>,
+    pub limiter: Arc<crate::limits::RateLimiter>,
 }

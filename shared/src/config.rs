@@ -31,6 +31,19 @@ pub struct Settings {
     pub cleanup_interval_secs: u64,
     pub heartbeat_interval_secs: u64,
     pub max_upload_bytes: u64,
+    /// How long a client may take to send its request headers.
+    pub request_header_timeout_secs: u64,
+    /// How long a client may take to send an upload's body.
+    pub request_body_timeout_secs: u64,
+    /// Uploads one client (IP address) may start per minute; 0 = no limit.
+    pub rate_limit_uploads_per_minute: u32,
+    /// Processing requests one client may make per minute; 0 = no limit.
+    pub rate_limit_process_per_minute: u32,
+    /// Bearer tokens allowed to use the API; empty = open. With tokens, a session is
+    /// visible only to the token that created it.
+    pub submitter_tokens: Vec<String>,
+    /// Origins allowed to call the API from a browser (CORS); empty = none.
+    pub cors_allowed_origins: Vec<String>,
     /// Largest total size the parts of an .xlsx may unpack to (zip bomb guard).
     pub max_unpacked_bytes: u64,
     pub worker_metrics_bind: String,
@@ -114,6 +127,12 @@ impl Default for Settings {
             heartbeat_interval_secs: 5,
             max_upload_bytes: 16 * 1024 * 1024,
             max_unpacked_bytes: 512 * 1024 * 1024,
+            request_header_timeout_secs: 10,
+            request_body_timeout_secs: 120,
+            rate_limit_uploads_per_minute: 30,
+            rate_limit_process_per_minute: 60,
+            submitter_tokens: Vec::new(),
+            cors_allowed_origins: Vec::new(),
             worker_metrics_bind: "127.0.0.1:9464".into(),
             log_format: LogFormat::Text,
             worker_concurrency: 4,
@@ -163,6 +182,12 @@ const KEYS: &[(&str, Kind)] = &[
     ("heartbeat_interval_secs", Kind::Integer),
     ("max_upload_bytes", Kind::Integer),
     ("max_unpacked_bytes", Kind::Integer),
+    ("request_header_timeout_secs", Kind::Integer),
+    ("request_body_timeout_secs", Kind::Integer),
+    ("rate_limit_uploads_per_minute", Kind::Integer),
+    ("rate_limit_process_per_minute", Kind::Integer),
+    ("submitter_tokens", Kind::List),
+    ("cors_allowed_origins", Kind::List),
     ("worker_metrics_bind", Kind::Text),
     ("log_format", Kind::Text),
     ("worker_concurrency", Kind::Integer),
@@ -287,6 +312,15 @@ impl Settings {
                 "heartbeat_interval_secs ({}) must be at least 1 and below session_ttl_secs ({})",
                 self.heartbeat_interval_secs, self.session_ttl_secs
             ));
+        }
+        if self.request_header_timeout_secs == 0 || self.request_body_timeout_secs == 0 {
+            return bad(
+                "request_header_timeout_secs and request_body_timeout_secs must be at least 1"
+                    .into(),
+            );
+        }
+        if self.submitter_tokens.iter().any(|t| t.len() < 16) {
+            return bad("submitter_tokens must be at least 16 characters long".into());
         }
         if self.worker_concurrency == 0 || self.job_max_attempts == 0 {
             return bad("worker_concurrency and job_max_attempts must be at least 1".into());

@@ -83,6 +83,7 @@ async fn create_then_get_round_trips(s: Subject) {
     let mut original = session();
     original.error = Some("earlier failure".into());
     original.job_id = Some("01JTASK".into());
+    original.owner = Some("3f2a9c1e00000000".into());
     s.store.create(&original).await.unwrap();
     assert_eq!(
         s.other.get(original.id).await.unwrap(),

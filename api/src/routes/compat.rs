@@ -9,7 +9,7 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Multipart, Path, State, multipart::MultipartRejection},
     http::{HeaderMap, StatusCode, header},
     response::{
@@ -23,6 +23,7 @@ use maplink::domain::{SessionId, SessionStatus};
 use serde_json::{Value, json};
 
 use crate::{
+    access::Submitter,
     error::{ApiError, ApiResult, SESSION_EXPIRED_MESSAGE},
     routes::{attachment, sessions::multipart_or_415},
     service::{
@@ -76,9 +77,10 @@ fn seed_errors(e: ApiError, unknown_status: StatusCode) -> ApiError {
 
 async fn upload(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Json<Value>> {
-    let uploaded = upload::upload(&state, multipart_or_415(multipart)?).await?;
+    let uploaded = upload::upload(&state, &who, multipart_or_415(multipart)?).await?;
     let s = &uploaded.session;
     Ok(Json(json!({
         "success": true,
@@ -105,11 +107,12 @@ fn wants_async(headers: &HeaderMap) -> bool {
 
 async fn process(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
-    let started = svc::process(&state, id)
+    let started = svc::process(&state, &who, id)
         .await
         .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
     let accepted = || {
@@ -151,10 +154,11 @@ async fn process(
 /// app did: `data: {json}` lines, no ids.
 async fn process_stream(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
-    let session = svc::touch(&state, id)
+    let session = svc::touch(&state, &who, id)
         .await
         .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
     let after = match session.status {
@@ -162,7 +166,7 @@ async fn process_stream(
         SessionStatus::Queued => latest_event_id(&state, id).await?,
         _ => {
             let after = latest_event_id(&state, id).await?;
-            match svc::process(&state, id).await {
+            match svc::process(&state, &who, id).await {
                 // Another request started it in between: join that run.
                 Ok(_) | Err(ApiError::Conflict { .. }) => after,
                 Err(e) => return Err(seed_errors(e, StatusCode::BAD_REQUEST)),
@@ -176,9 +180,13 @@ async fn process_stream(
         .into_response())
 }
 
-async fn download(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn download(
+    State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let id = lenient_id(&id, StatusCode::NOT_FOUND)?;
-    let (session, bytes) = svc::download(&state, id, RowsFilter::All)
+    let (session, bytes) = svc::download(&state, &who, id, RowsFilter::All)
         .await
         .map_err(|e| seed_errors(e, StatusCode::NOT_FOUND))?;
     let mut response = attachment(&session, "", bytes);

@@ -8,9 +8,9 @@ mod sessions;
 
 pub use openapi::{document as openapi_document, documented_routes, v1_routes};
 
-use axum::{Router, extract::DefaultBodyLimit};
+use axum::{Router, extract::DefaultBodyLimit, middleware};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{access, cors, error::ApiError, limits, state::AppState};
 
 pub use download::attachment;
 
@@ -30,6 +30,17 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // The last layer added runs first: CORS answers preflights before anything
+        // else, and rate limits count every attempt, authorised or not.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::require_token,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
         .layer(DefaultBodyLimit::max(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{
         Multipart, Path, Query, State, multipart::MultipartRejection, rejection::QueryRejection,
     },
@@ -19,6 +19,7 @@ use maplink::domain::RowStatus;
 use serde::Serialize;
 
 use crate::{
+    access::Submitter,
     error::{ApiError, ApiResult},
     routes::attachment,
     service::{
@@ -77,9 +78,10 @@ pub(crate) fn multipart_or_415(m: Result<Multipart, MultipartRejection>) -> ApiR
 
 async fn create(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let uploaded = upload::upload(&state, multipart_or_415(multipart)?).await?;
+    let uploaded = upload::upload(&state, &who, multipart_or_415(multipart)?).await?;
     let body = Created {
         session: view(&state, &uploaded.session),
         preview_columns: uploaded.preview.columns,
@@ -90,14 +92,19 @@ async fn create(
 
 async fn show(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SessionView>> {
-    let session = svc::touch(&state, parse_id(&id)?).await?;
+    let session = svc::touch(&state, &who, parse_id(&id)?).await?;
     Ok(Json(view(&state, &session)))
 }
 
-async fn process(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let session = svc::process(&state, parse_id(&id)?).await?;
+async fn process(
+    State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let session = svc::process(&state, &who, parse_id(&id)?).await?;
     Ok((StatusCode::ACCEPTED, Json(view(&state, &session))).into_response())
 }
 
@@ -109,6 +116,7 @@ struct DownloadQuery {
 
 async fn download(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
     query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
@@ -116,20 +124,25 @@ async fn download(
     let Query(query) = query.map_err(|_| {
         ApiError::bad_request("invalid_rows", "rows must be all, failed or skipped")
     })?;
-    let (session, bytes) = svc::download(&state, id, query.rows).await?;
+    let (session, bytes) = svc::download(&state, &who, id, query.rows).await?;
     Ok(attachment(&session, query.rows.suffix(), bytes))
 }
 
 async fn renew(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SessionView>> {
-    let session = svc::touch(&state, parse_id(&id)?).await?;
+    let session = svc::touch(&state, &who, parse_id(&id)?).await?;
     Ok(Json(view(&state, &session)))
 }
 
-async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    svc::delete(&state, parse_id(&id)?).await?;
+async fn remove(
+    State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    svc::delete(&state, &who, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -141,12 +154,13 @@ struct EventsQuery {
 /// SSE with `id:` lines; a reconnect resumes after `Last-Event-ID` (or `?after=`).
 async fn events(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    svc::touch(&state, id).await?;
+    svc::touch(&state, &who, id).await?;
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -173,6 +187,7 @@ const MAX_PAGE: usize = 1000;
 /// The per-row log, filtered by status and paged.
 async fn rows(
     State(state): State<AppState>,
+    Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
     query: Result<Query<RowsQuery>, QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
@@ -184,7 +199,7 @@ async fn rows(
         )
     })?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
-    let session = svc::touch(&state, id).await?;
+    let session = svc::touch(&state, &who, id).await?;
     let log = results::row_log(&state, &session).await?;
     let (total, page) = results::page(log, q.status, q.offset, limit);
     Ok(Json(

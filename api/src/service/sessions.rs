@@ -12,6 +12,7 @@ use maplink::{
 use maplink_worker::queue::producer::new_task_id;
 
 use crate::{
+    access::Submitter,
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -32,8 +33,22 @@ async fn not_found(state: &AppState, id: SessionId) -> ApiError {
     }
 }
 
+/// Checks that `who` may see the session (only when tokens are in use: it costs a read).
+async fn check_visible(state: &AppState, who: &Submitter, id: SessionId) -> ApiResult<()> {
+    if who.0.is_none() {
+        return Ok(());
+    }
+    match state.sessions.get(id).await? {
+        Some(s) if who.can_see(&s) => Ok(()),
+        // Someone else's session does not exist for this caller.
+        Some(_) => Err(ApiError::SessionNotFound(None)),
+        None => Err(not_found(state, id).await),
+    }
+}
+
 /// Looks a session up and refreshes it.
-pub async fn touch(state: &AppState, id: SessionId) -> ApiResult<Session> {
+pub async fn touch(state: &AppState, who: &Submitter, id: SessionId) -> ApiResult<Session> {
+    check_visible(state, who, id).await?;
     match state.sessions.touch(id).await? {
         Some(s) => Ok(s),
         None => Err(not_found(state, id).await),
@@ -41,7 +56,8 @@ pub async fn touch(state: &AppState, id: SessionId) -> ApiResult<Session> {
 }
 
 /// Queues a new run. Conflicts while a run is queued or processing.
-pub async fn process(state: &AppState, id: SessionId) -> ApiResult<Session> {
+pub async fn process(state: &AppState, who: &Submitter, id: SessionId) -> ApiResult<Session> {
+    check_visible(state, who, id).await?;
     let task_id = new_task_id();
     let session = match state.sessions.start_run(id, &task_id).await? {
         StartRun::Started(s) => s,
@@ -134,10 +150,11 @@ impl RowsFilter {
 /// The processed file: (session, bytes). Conflicts until the session completed.
 pub async fn download(
     state: &AppState,
+    who: &Submitter,
     id: SessionId,
     rows: RowsFilter,
 ) -> ApiResult<(Session, Vec<u8>)> {
-    let session = touch(state, id).await?;
+    let session = touch(state, who, id).await?;
     if session.status != SessionStatus::Completed {
         return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
     }
@@ -150,7 +167,8 @@ pub async fn download(
 }
 
 /// Deletes a session and its files.
-pub async fn delete(state: &AppState, id: SessionId) -> ApiResult<()> {
+pub async fn delete(state: &AppState, who: &Submitter, id: SessionId) -> ApiResult<()> {
+    check_visible(state, who, id).await?;
     if !state.sessions.delete(id).await? {
         return Err(not_found(state, id).await);
     }

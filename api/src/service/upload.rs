@@ -9,6 +9,7 @@ use maplink::{
 };
 
 use crate::{
+    access::Submitter,
     error::{ApiError, ApiResult},
     state::AppState,
 };
@@ -54,9 +55,17 @@ async fn file_part(multipart: &mut Multipart, limit: u64) -> ApiResult<(String, 
     Err(ApiError::bad_request("no_file", "No file uploaded"))
 }
 
-pub async fn upload(state: &AppState, mut multipart: Multipart) -> ApiResult<Uploaded> {
+pub async fn upload(
+    state: &AppState,
+    who: &Submitter,
+    mut multipart: Multipart,
+) -> ApiResult<Uploaded> {
     let limit = state.settings.max_upload_bytes;
-    let (filename, bytes) = file_part(&mut multipart, limit).await?;
+    // A client that trickles its upload (slow loris) is cut off.
+    let body_timeout = std::time::Duration::from_secs(state.settings.request_body_timeout_secs);
+    let (filename, bytes) = tokio::time::timeout(body_timeout, file_part(&mut multipart, limit))
+        .await
+        .map_err(|_| ApiError::RequestTimeout)??;
     if filename.trim().is_empty() {
         return Err(ApiError::bad_request(
             "no_file_selected",
@@ -87,12 +96,13 @@ pub async fn upload(state: &AppState, mut multipart: Multipart) -> ApiResult<Upl
         .map_err(|e| ApiError::bad_request("missing_columns", e.to_string()))?;
 
     let first = book.first();
-    let session = Session::new(
+    let mut session = Session::new(
         filename.trim(),
         format,
         &columns.map_header,
         first.data_len() as u64,
     );
+    session.owner = who.0.clone();
     let preview = sheet::preview(first);
     // The file is written before the record exists: a crash in between leaves only a
     // directory without a session, which the orphan sweep removes.

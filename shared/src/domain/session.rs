@@ -138,6 +138,8 @@ pub struct Session {
     pub job_id: Option<String>,
     /// How many runs have been requested for this session.
     pub attempt: u32,
+    /// Fingerprint of the submitter token that created it, when tokens are in use.
+    pub owner: Option<String>,
 }
 
 impl Session {
@@ -163,6 +165,7 @@ impl Session {
             error: None,
             job_id: None,
             attempt: 0,
+            owner: None,
         }
     }
 

@@ -197,6 +197,9 @@ fn to_fields(s: &Session) -> Vec<(&'static str, String)> {
     if let Some(e) = &s.error {
         f.push(("error", e.clone()));
     }
+    if let Some(o) = &s.owner {
+        f.push(("owner", o.clone()));
+    }
     f
 }
 
@@ -231,6 +234,7 @@ fn from_fields(mut h: HashMap<String, String>) -> Result<Session> {
         error: h.remove("error"),
         job_id: h.remove("job_id").filter(|j| !j.is_empty()),
         attempt: num(&mut h, "attempt")?,
+        owner: h.remove("owner"),
     })
 }
 

@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     progress INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     job_id TEXT,
-    attempt INTEGER NOT NULL DEFAULT 0
+    attempt INTEGER NOT NULL DEFAULT 0,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS sessions_last_seen ON sessions (last_seen_at_ms);
 CREATE TABLE IF NOT EXISTS session_tombstones (
@@ -128,6 +129,7 @@ fn from_row(row: &SqliteRow) -> Result<Session> {
         error: row.try_get("error")?,
         job_id: row.try_get("job_id")?,
         attempt: u32::try_from(row.try_get::<i64, _>("attempt")?).map_err(corrupt)?,
+        owner: row.try_get("owner")?,
     })
 }
 
@@ -141,8 +143,8 @@ impl SessionStore for SqliteSessionStore {
         sqlx::query(
             "INSERT INTO sessions (id, original_filename, sanitized_filename, format, status,
                 created_at_ms, last_seen_at_ms, map_column, total_rows, successful, failed,
-                skipped, progress, error, job_id, attempt)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                skipped, progress, error, job_id, attempt, owner)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.id.to_string())
         .bind(&s.original_filename)
@@ -160,6 +162,7 @@ impl SessionStore for SqliteSessionStore {
         .bind(&s.error)
         .bind(&s.job_id)
         .bind(i64::from(s.attempt))
+        .bind(&s.owner)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -1,0 +1,162 @@
+//! Per-client rate limits on uploads and processing requests: a token bucket per
+//! (client address, kind), refilled continuously. Over the limit: 429 with
+//! `Retry-After` and a JSON body. Buckets live in the process (each API instance
+//! limits on its own).
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::Mutex,
+    time::Instant,
+};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::state::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Upload,
+    Process,
+}
+
+/// Which limit a request counts against, if any.
+fn classify(method: &Method, path: &str) -> Option<Kind> {
+    let post = method == Method::POST;
+    match path {
+        "/upload" | "/api/v1/sessions" if post => Some(Kind::Upload),
+        p if post
+            && (p.starts_with("/process/")
+                || (p.starts_with("/api/v1/sessions/") && p.ends_with("/process"))) =>
+        {
+            Some(Kind::Process)
+        }
+        p if method == Method::GET && p.starts_with("/process-stream/") => Some(Kind::Process),
+        _ => None,
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Buckets kept before idle ones are dropped.
+const PRUNE_ABOVE: usize = 10_000;
+
+#[derive(Default)]
+pub struct RateLimiter {
+    buckets: Mutex<HashMap<(IpAddr, Kind), Bucket>>,
+}
+
+impl RateLimiter {
+    /// Takes one token for `key`; `Err(seconds)` to wait when there is none.
+    pub fn take(&self, ip: IpAddr, kind: Kind, per_minute: u32) -> Result<(), u64> {
+        let capacity = f64::from(per_minute);
+        let per_second = capacity / 60.0;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() > PRUNE_ABOVE {
+            buckets.retain(|_, b| {
+                b.tokens + now.duration_since(b.at).as_secs_f64() * per_second < capacity
+            });
+        }
+        let b = buckets.entry((ip, kind)).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * per_second).min(capacity);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - b.tokens) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(kind) = classify(req.method(), req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let per_minute = match kind {
+        Kind::Upload => state.settings.rate_limit_uploads_per_minute,
+        Kind::Process => state.settings.rate_limit_process_per_minute,
+    };
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let (Some(ip), true) = (peer, per_minute > 0) else {
+        return next.run(req).await;
+    };
+    match state.limiter.take(ip, kind, per_minute) {
+        Ok(()) => next.run(req).await,
+        Err(wait) => {
+            let what = match kind {
+                Kind::Upload => "uploads",
+                Kind::Process => "processing requests",
+            };
+            let mut r = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({
+                    "error": format!("Too many {what}. Please wait {wait} seconds and try again."),
+                    "code": "rate_limited",
+                })),
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_allow_a_burst_then_ask_to_wait() {
+        let l = RateLimiter::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(l.take(ip, Kind::Upload, 3), Ok(()));
+        }
+        let wait = l.take(ip, Kind::Upload, 3).unwrap_err();
+        assert!((1..=20).contains(&wait), "{wait}");
+        assert_eq!(l.take(ip, Kind::Process, 3), Ok(()), "kinds are separate");
+        assert_eq!(
+            l.take("127.0.0.2".parse().unwrap(), Kind::Upload, 3),
+            Ok(()),
+            "clients are separate"
+        );
+    }
+
+    #[test]
+    fn requests_are_classified() {
+        assert_eq!(classify(&Method::POST, "/upload"), Some(Kind::Upload));
+        assert_eq!(
+            classify(&Method::POST, "/api/v1/sessions"),
+            Some(Kind::Upload)
+        );
+        assert_eq!(
+            classify(&Method::POST, "/api/v1/sessions/x/process"),
+            Some(Kind::Process)
+        );
+        assert_eq!(classify(&Method::POST, "/process/x"), Some(Kind::Process));
+        assert_eq!(
+            classify(&Method::GET, "/process-stream/x"),
+            Some(Kind::Process)
+        );
+        assert_eq!(classify(&Method::GET, "/api/v1/sessions/x"), None);
+        assert_eq!(classify(&Method::POST, "/api/v1/sessions/x/renew"), None);
+    }
+}
