@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use maplink_tests::{Backend, TestApp, sheets};
+use maplink_tests::{Backend, TestApp};
 use reqwest::{StatusCode, multipart};
 use serde_json::Value;
 use tokio::{
