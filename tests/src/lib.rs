@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod binaries;
+pub mod browser;
 pub mod link_server;
 pub mod redis_server;
 pub mod sheets;

@@ -5,6 +5,7 @@ mod download;
 mod health;
 mod openapi;
 mod sessions;
+mod web;
 
 pub use openapi::{document as openapi_document, documented_routes, v1_routes};
 
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(compat::router())
         .merge(sessions::router())
         .merge(openapi::router())
+        .merge(web::router())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         // The last layer added runs first: CORS answers preflights before anything

@@ -1,0 +1,245 @@
+// maplink's submitter page. Every value from a sheet or the server is put on the page
+// with textContent, never as HTML: cells can hold <script>.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const state = { id: null, expiresAt: null, lastEventId: null, source: null, token: sessionStorage.getItem("maplink-token") };
+
+  // --- messages ---------------------------------------------------------------------
+  function show(text, kind) {
+    const box = $("message");
+    box.textContent = text;
+    box.className = "message" + (kind === "info" ? " info" : "");
+    box.hidden = false;
+    box.scrollIntoView({ block: "nearest" });
+  }
+  function clearMessage() { $("message").hidden = true; }
+
+  /** A friendly sentence for any error the API can return. */
+  function explain(status, body) {
+    const said = body && typeof body.error === "string" ? body.error : "";
+    switch (status) {
+      case 401: return "This service needs an access token. Enter it above and try again.";
+      case 404: return said || "Invalid session ID. Your session may have expired. Please upload the file again.";
+      case 408: return said || "The upload took too long. Please try again.";
+      case 413: return said || "This file is too large to upload.";
+      case 415: return "Please choose an .xlsx or .csv file.";
+      case 429: return said || "Too many requests. Please wait a moment and try again.";
+      case 503: return "The service is busy or restarting. Please try again in a few seconds.";
+      default:
+        if (said) return said;
+        return status >= 500 ? "Something went wrong on our side. Please try again." : "The request failed (" + status + ").";
+    }
+  }
+
+  // --- API --------------------------------------------------------------------------
+  function withToken(url) {
+    if (!state.token) return url;
+    return url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(state.token);
+  }
+  async function api(method, url, body) {
+    const headers = {};
+    if (state.token) headers["Authorization"] = "Bearer " + state.token;
+    let response;
+    try {
+      response = await fetch(url, { method, headers, body });
+    } catch (e) {
+      throw { status: 0, message: "The service cannot be reached. Check your connection and try again." };
+    }
+    let json = null;
+    try { json = await response.json(); } catch (e) { json = null; }
+    if (!response.ok) {
+      if (response.status === 401) $("token-box").hidden = false;
+      throw { status: response.status, message: explain(response.status, json) };
+    }
+    return json;
+  }
+
+  // --- rendering --------------------------------------------------------------------
+  function cell(tag, value, cls) {
+    const el = document.createElement(tag);
+    if (value === null || value === undefined) { el.textContent = ""; el.className = "null"; }
+    else el.textContent = String(value);
+    if (cls) el.className = cls;
+    el.title = el.textContent;
+    return el;
+  }
+  function renderPreview(columns, rows) {
+    const head = $("preview").tHead, body = $("preview").tBodies[0];
+    head.replaceChildren(); body.replaceChildren();
+    const tr = document.createElement("tr");
+    columns.forEach((c) => tr.appendChild(cell("th", c)));
+    head.appendChild(tr);
+    rows.forEach((row) => {
+      const r = document.createElement("tr");
+      columns.forEach((c) => r.appendChild(cell("td", row[c])));
+      body.appendChild(r);
+    });
+  }
+  function formatLeft(ms) {
+    if (ms <= 0) return "expired";
+    const mins = Math.floor(ms / 60000);
+    const h = Math.floor(mins / 60), m = mins % 60;
+    if (h > 0) return "expires in " + h + " h " + m + " min";
+    if (mins > 0) return "expires in " + m + " min";
+    return "expires in " + Math.ceil(ms / 1000) + " s";
+  }
+  function tick() {
+    if (!state.expiresAt) return;
+    $("expires").textContent = "Session " + formatLeft(state.expiresAt - Date.now());
+  }
+  function setSession(s) {
+    state.id = s.session_id;
+    state.expiresAt = Date.parse(s.expires_at);
+    $("filename").textContent = s.filename;
+    $("rowcount").textContent = s.total_rows;
+    $("mapcol").textContent = s.map_column;
+    tick();
+  }
+  function setProgress(done, total, percent, name) {
+    const p = Math.max(0, Math.min(100, Number(percent) || 0));
+    $("bar-fill").style.width = p + "%";
+    $("bar").setAttribute("aria-valuenow", String(Math.round(p)));
+    $("progress-text").textContent = "Row " + done + " of " + total + " (" + p.toFixed(1) + "%)" + (name ? " — " + name : "");
+  }
+  function addLog(level, message) {
+    const li = document.createElement("li");
+    li.className = level || "info";
+    li.textContent = message;
+    $("log").appendChild(li);
+    $("log").scrollTop = $("log").scrollHeight;
+  }
+  function setDownloads() {
+    const base = "/api/v1/sessions/" + encodeURIComponent(state.id) + "/download";
+    $("download-all").href = withToken(base);
+    $("download-failed").href = withToken(base + "?rows=failed");
+    $("download-skipped").href = withToken(base + "?rows=skipped");
+  }
+  async function showResults() {
+    const s = await api("GET", "/api/v1/sessions/" + encodeURIComponent(state.id));
+    setSession(s);
+    $("stat-total").textContent = s.total_rows;
+    $("stat-successful").textContent = s.counts.successful;
+    $("stat-failed").textContent = s.counts.failed;
+    $("stat-skipped").textContent = s.counts.skipped;
+    setDownloads();
+    const page = await api("GET", "/api/v1/sessions/" + encodeURIComponent(state.id) + "/rows?limit=1000");
+    const body = $("rows").tBodies[0];
+    body.replaceChildren();
+    page.rows.forEach((r) => {
+      const tr = document.createElement("tr");
+      tr.appendChild(cell("td", r.row));
+      tr.appendChild(cell("td", r.name));
+      tr.appendChild(cell("td", r.status, "status-" + r.status));
+      tr.appendChild(cell("td", r.lng));
+      tr.appendChild(cell("td", r.lat));
+      tr.appendChild(cell("td", r.message));
+      body.appendChild(tr);
+    });
+    $("rows-more").hidden = page.total <= page.rows.length;
+    $("rows-more").textContent = "Showing " + page.rows.length + " of " + page.total + " rows; download the sheet for all of them.";
+    $("results").hidden = false;
+  }
+
+  // --- flow -------------------------------------------------------------------------
+  async function upload(file) {
+    if (!file) return;
+    clearMessage();
+    if (!/\.(xlsx|csv)$/i.test(file.name)) { show("Please choose an .xlsx or .csv file."); return; }
+    $("uploading").hidden = false;
+    $("session").hidden = true; $("progress-card").hidden = true; $("results").hidden = true;
+    if (state.source) { state.source.close(); state.source = null; }
+    const form = new FormData();
+    form.append("file", file, file.name);
+    try {
+      const s = await api("POST", "/api/v1/sessions", form);
+      state.lastEventId = null;
+      setSession(s);
+      renderPreview(s.preview_columns, s.preview_data);
+      $("session").hidden = false;
+      $("extract").disabled = false;
+      $("extract").focus();
+    } catch (e) {
+      show(e.message);
+    } finally {
+      $("uploading").hidden = true;
+      $("file").value = "";
+    }
+  }
+
+  function follow() {
+    let url = "/api/v1/sessions/" + encodeURIComponent(state.id) + "/events";
+    if (state.lastEventId) url += "?after=" + encodeURIComponent(state.lastEventId);
+    // EventSource reconnects by itself and sends Last-Event-ID, so nothing is lost.
+    const source = new EventSource(withToken(url));
+    state.source = source;
+    source.onmessage = (m) => {
+      state.lastEventId = m.lastEventId || state.lastEventId;
+      let e;
+      try { e = JSON.parse(m.data); } catch (err) { return; }
+      if (e.type === "start") { setProgress(0, e.total, 0, null); addLog("info", "Started: " + e.total + " rows"); }
+      else if (e.type === "progress") setProgress(e.row, e.total, e.percent, e.name);
+      else if (e.type === "log") addLog(e.level, e.message);
+      else if (e.type === "complete") {
+        source.close(); state.source = null;
+        $("extract").disabled = false;
+        showResults().catch((err) => show(err.message));
+      } else if (e.type === "error") {
+        source.close(); state.source = null;
+        $("extract").disabled = false;
+        show(e.message || "Processing failed.");
+      }
+    };
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) {
+        state.source = null;
+        $("extract").disabled = false;
+      }
+    };
+  }
+
+  async function extract() {
+    clearMessage();
+    $("extract").disabled = true;
+    try {
+      await api("POST", "/api/v1/sessions/" + encodeURIComponent(state.id) + "/process");
+      $("log").replaceChildren();
+      setProgress(0, Number($("rowcount").textContent) || 0, 0, null);
+      $("progress-card").hidden = false;
+      $("results").hidden = true;
+      follow();
+    } catch (e) {
+      $("extract").disabled = false;
+      show(e.message);
+    }
+  }
+
+  async function renew() {
+    clearMessage();
+    try {
+      setSession(await api("POST", "/api/v1/sessions/" + encodeURIComponent(state.id) + "/renew"));
+      show("Your session will be kept for another " + formatLeft(state.expiresAt - Date.now()).replace("expires in ", "") + ".", "info");
+    } catch (e) {
+      show(e.message);
+    }
+  }
+
+  // --- wiring -----------------------------------------------------------------------
+  document.addEventListener("DOMContentLoaded", () => {
+    $("file").addEventListener("change", (e) => upload(e.target.files[0]));
+    const drop = $("drop");
+    ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
+    ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
+    drop.addEventListener("drop", (e) => upload(e.dataTransfer.files[0]));
+    $("extract").addEventListener("click", extract);
+    $("renew").addEventListener("click", renew);
+    $("token-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      state.token = $("token").value.trim();
+      sessionStorage.setItem("maplink-token", state.token);
+      $("token-box").hidden = true;
+      show("Token saved for this tab. Please repeat your last step.", "info");
+    });
+    setInterval(tick, 1000);
+  });
+})();

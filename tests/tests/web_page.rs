@@ -1,0 +1,262 @@
+//! The submitter page in headless Chromium against the real server.
+
+use std::time::Duration;
+
+use maplink_tests::{
+    Backend, TestApp,
+    browser::{Browser, artifact},
+    sheets,
+};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn write_input(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_preview_extract_results_and_download() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.row_delay_ms = 40).await;
+    let browser = Browser::start().await;
+    let files = tempfile::tempdir().unwrap();
+    browser.goto(&app.url("/")).await;
+    assert_eq!(browser.text("h1").await, "maplink");
+
+    browser
+        .send_keys(
+            "#file",
+            &write_input(files.path(), "stores.xlsx", &sheets::seed_example_xlsx()),
+        )
+        .await;
+    browser
+        .wait_for("!document.getElementById('session').hidden", WAIT)
+        .await;
+    assert_eq!(browser.text("#rowcount").await, "30");
+    assert_eq!(browser.text("#mapcol").await, "Maps link");
+    assert_eq!(
+        browser
+            .text("#preview tbody tr:first-child td:first-child")
+            .await,
+        "Sandton City Mall"
+    );
+    let countdown = browser.text("#expires").await;
+    assert!(
+        countdown.starts_with("Session expires in 1 h 59 min")
+            || countdown.starts_with("Session expires in 2 h"),
+        "{countdown}"
+    );
+
+    browser.click("#extract").await;
+    // The bar moves while the job runs (about 1.2 s with the row delay).
+    let mid: f64 = browser
+        .wait_for("(() => { const v = Number(document.getElementById('bar').getAttribute('aria-valuenow')); return v > 0 && v < 100 ? v : 0; })()", WAIT)
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(mid > 0.0 && mid < 100.0);
+    browser
+        .wait_for("!document.getElementById('results').hidden", WAIT)
+        .await;
+    assert_eq!(browser.text("#bar").await, "");
+    assert_eq!(
+        browser
+            .script("return document.getElementById('bar').getAttribute('aria-valuenow')")
+            .await,
+        "100"
+    );
+    assert_eq!(browser.text("#stat-total").await, "30");
+    assert_eq!(browser.text("#stat-successful").await, "26");
+    assert_eq!(browser.text("#stat-failed").await, "2");
+    assert_eq!(browser.text("#stat-skipped").await, "2");
+    let log = browser.text("#log").await;
+    assert!(
+        log.contains("Started: 30 rows")
+            && log.contains("Done: 26 successful, 2 failed, 2 skipped"),
+        "{log}"
+    );
+    assert_eq!(
+        browser
+            .script("return document.querySelectorAll('#rows tbody tr').length")
+            .await,
+        30
+    );
+    assert_eq!(
+        browser
+            .text("#rows tbody tr:nth-child(5) td:nth-child(3)")
+            .await,
+        "failed"
+    );
+
+    browser
+        .script("document.getElementById('results').scrollIntoView(); return true")
+        .await;
+    browser.screenshot(&artifact("web-page-results.png")).await;
+
+    browser.click("#download-all").await;
+    let downloaded = browser.downloads.path().join("processed_stores.xlsx");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !downloaded.is_file() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no download in {:?}",
+            browser.downloads.path()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let output = sheets::read_xlsx(&std::fs::read(&downloaded).unwrap());
+    assert_eq!(output[0].1.len(), 31);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cell_markup_is_shown_as_text_and_never_runs() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    let files = tempfile::tempdir().unwrap();
+    let script = "<script>window.__pwned = 1</script>";
+    let img = "<img src=x onerror=\"window.__pwned = 2\">";
+    let sheet = sheets::xlsx(&[
+        vec!["Name", "Region", "Maps"],
+        vec![script, img, "https://maps.google.com/?q=-26.1,28.0"],
+        vec![img, script, "<svg onload=\"window.__pwned = 3\">"],
+    ]);
+    browser.goto(&app.url("/")).await;
+    browser
+        .send_keys("#file", &write_input(files.path(), "xss.xlsx", &sheet))
+        .await;
+    browser
+        .wait_for("!document.getElementById('session').hidden", WAIT)
+        .await;
+    assert_eq!(
+        browser
+            .text("#preview tbody tr:first-child td:first-child")
+            .await,
+        script
+    );
+    assert_eq!(
+        browser
+            .text("#preview tbody tr:first-child td:nth-child(2)")
+            .await,
+        img
+    );
+    browser.click("#extract").await;
+    browser
+        .wait_for("!document.getElementById('results').hidden", WAIT)
+        .await;
+    assert_eq!(
+        browser
+            .text("#rows tbody tr:nth-child(2) td:nth-child(2)")
+            .await,
+        img
+    );
+    assert_eq!(
+        browser
+            .script("return document.querySelectorAll('main img, main svg, main script').length")
+            .await,
+        0
+    );
+    assert_eq!(
+        browser.script("return window.__pwned === undefined").await,
+        Value::Bool(true)
+    );
+    browser.screenshot(&artifact("web-page-markup.png")).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_large_files_and_expired_sessions_get_friendly_messages() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_upload_bytes = 2048).await;
+    let browser = Browser::start().await;
+    let files = tempfile::tempdir().unwrap();
+    browser.goto(&app.url("/")).await;
+
+    let mut big = b"Name,Region,Maps\n".to_vec();
+    big.resize(10_000, b'x');
+    browser
+        .send_keys("#file", &write_input(files.path(), "big.csv", &big))
+        .await;
+    browser
+        .wait_for("!document.getElementById('message').hidden", WAIT)
+        .await;
+    assert_eq!(
+        browser.text("#message").await,
+        "File too large. The maximum upload size is 2 KiB."
+    );
+
+    let small = b"Name,Region,Maps\nA,B,\"1.5,2.5\"\n";
+    browser
+        .send_keys("#file", &write_input(files.path(), "small.csv", small))
+        .await;
+    browser
+        .wait_for("!document.getElementById('session').hidden", WAIT)
+        .await;
+    assert!(
+        browser
+            .script("return document.getElementById('message').hidden")
+            .await
+            == Value::Bool(true)
+    );
+    // The session goes away behind the page's back.
+    let id = browser
+        .script("return document.querySelector('#filename') && window.location.href")
+        .await;
+    assert!(id.is_string());
+    let sessions = app.store().await;
+    for expired in sessions.list_expired(-1_000_000).await.unwrap() {
+        sessions.delete(expired).await.unwrap();
+    }
+    browser.click("#extract").await;
+    browser
+        .wait_for("!document.getElementById('message').hidden", WAIT)
+        .await;
+    assert_eq!(
+        browser.text("#message").await,
+        "Invalid session ID. Your session may have expired. Please upload the file again."
+    );
+    browser.screenshot(&artifact("web-page-expired.png")).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_fits_a_phone_and_works_from_the_keyboard() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    let files = tempfile::tempdir().unwrap();
+    browser.resize(390, 844).await;
+    browser.goto(&app.url("/")).await;
+    browser
+        .send_keys(
+            "#file",
+            &write_input(files.path(), "stores.xlsx", &sheets::seed_example_xlsx()),
+        )
+        .await;
+    browser
+        .wait_for("!document.getElementById('session').hidden", WAIT)
+        .await;
+    // Wide tables scroll inside their own box; the page itself does not scroll sideways.
+    let overflow = browser
+        .script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        )
+        .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the page is {overflow} px wider than a phone"
+    );
+    // After an upload the Extract button has the focus, and Enter presses it.
+    assert_eq!(
+        browser.script("return document.activeElement.id").await,
+        "extract"
+    );
+    browser.send_keys("#extract", "\u{E007}").await; // the Enter key
+    browser
+        .wait_for("!document.getElementById('results').hidden", WAIT)
+        .await;
+    assert_eq!(browser.text("#stat-successful").await, "26");
+    browser.screenshot(&artifact("web-page-phone.png")).await;
+    app.stop().await;
+}
