@@ -52,14 +52,13 @@ impl Browser {
         let http = crate::http_client();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(r) = http.get(format!("{base}/status")).send().await {
-                if r.json::<Value>()
+            if let Ok(r) = http.get(format!("{base}/status")).send().await
+                && r.json::<Value>()
                     .await
                     .ok()
                     .is_some_and(|v| v["value"]["ready"] == true)
-                {
-                    break;
-                }
+            {
+                break;
             }
             assert!(Instant::now() < deadline, "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
