@@ -260,3 +260,42 @@ async fn the_page_fits_a_phone_and_works_from_the_keyboard() {
     browser.screenshot(&artifact("web-page-phone.png")).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_file_is_uploaded_and_the_session_can_be_renewed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/")).await;
+    // What a drag from the desktop delivers: a drop event carrying a file.
+    browser
+        .script(
+            "const dt = new DataTransfer();
+             dt.items.add(new File(['Name,Region,Maps\\nDropped Site,Gauteng,\"-26.1,28.0\"\\n'], 'dropped.csv', { type: 'text/csv' }));
+             const drop = document.getElementById('drop');
+             drop.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+             drop.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+             return true;",
+        )
+        .await;
+    browser
+        .wait_for("!document.getElementById('session').hidden", WAIT)
+        .await;
+    assert_eq!(browser.text("#filename").await, "dropped.csv");
+    assert_eq!(
+        browser
+            .text("#preview tbody tr:first-child td:first-child")
+            .await,
+        "Dropped Site"
+    );
+
+    browser.click("#renew").await;
+    browser
+        .wait_for("!document.getElementById('message').hidden", WAIT)
+        .await;
+    let message = browser.text("#message").await;
+    assert!(
+        message.starts_with("Your session will be kept for another "),
+        "{message}"
+    );
+    app.stop().await;
+}
