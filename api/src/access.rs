@@ -39,17 +39,18 @@ pub fn fingerprint(token: &str) -> String {
 }
 
 /// Compares without an early exit, so response timing does not reveal a token prefix.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Paths open to everyone: health checks, the web page and its assets, the API
-/// description.
+/// Paths outside the submitter tokens: health checks, the web pages and their assets,
+/// the API description, and the operators' routes (guarded by the ops token instead).
 fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/" | "/health" | "/healthz" | "/readyz" | "/api/v1/openapi.json"
+        "/" | "/ops" | "/metrics" | "/health" | "/healthz" | "/readyz" | "/api/v1/openapi.json"
     ) || path.starts_with("/assets/")
+        || path.starts_with("/api/v1/ops/")
 }
 
 fn presented_token(req: &Request) -> Option<String> {

@@ -65,9 +65,11 @@ impl Application {
             sessions,
             files,
             producer: queue.producer(&settings),
+            ops: queue.ops_store().await?,
             queue,
             settings,
             limiter: Default::default(),
+            metrics: maplink::metrics::install(),
         };
         let embedded = state.settings.redis_url.is_none();
         Ok(Self {
@@ -96,6 +98,14 @@ impl Application {
         };
         tracing::info!(addr = %self.addr, mode, "maplink API listening on http://{}", self.addr);
         let app = routes::router(self.state.clone());
+        maplink_worker::observe::spawn_gauges(
+            self.state.sessions.clone(),
+            self.state.queue.clone(),
+            self.state.ops.clone(),
+            Duration::from_secs(self.state.settings.queue_heartbeat_secs),
+            self.state.metrics.clone(),
+            shutdown.clone(),
+        );
         let server_stop = shutdown.clone();
         let header_timeout = Duration::from_secs(self.state.settings.request_header_timeout_secs);
         let server = async move {

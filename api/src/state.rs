@@ -14,4 +14,6 @@ pub struct AppState {
     pub queue: QueueBackend,
     pub settings: Arc<Settings>,
     pub limiter: Arc<crate::limits::RateLimiter>,
+    pub ops: Arc<dyn maplink::ops::OpsStore>,
+    pub metrics: maplink::metrics::PrometheusHandle,
 }

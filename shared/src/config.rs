@@ -44,6 +44,9 @@ pub struct Settings {
     pub submitter_tokens: Vec<String>,
     /// Origins allowed to call the API from a browser (CORS); empty = none.
     pub cors_allowed_origins: Vec<String>,
+    /// Bearer token for `/metrics`, `/api/v1/ops/stats` (and so the `/ops` dashboard);
+    /// unset = open.
+    pub ops_token: Option<String>,
     /// Largest total size the parts of an .xlsx may unpack to (zip bomb guard).
     pub max_unpacked_bytes: u64,
     pub worker_metrics_bind: String,
@@ -133,6 +136,7 @@ impl Default for Settings {
             rate_limit_process_per_minute: 60,
             submitter_tokens: Vec::new(),
             cors_allowed_origins: Vec::new(),
+            ops_token: None,
             worker_metrics_bind: "127.0.0.1:9464".into(),
             log_format: LogFormat::Text,
             worker_concurrency: 4,
@@ -188,6 +192,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("rate_limit_process_per_minute", Kind::Integer),
     ("submitter_tokens", Kind::List),
     ("cors_allowed_origins", Kind::List),
+    ("ops_token", Kind::Text),
     ("worker_metrics_bind", Kind::Text),
     ("log_format", Kind::Text),
     ("worker_concurrency", Kind::Integer),
@@ -254,7 +259,7 @@ impl Settings {
             };
             table.insert((*key).to_owned(), value);
         }
-        for optional in ["redis_url", "places_api_key"] {
+        for optional in ["redis_url", "places_api_key", "ops_token"] {
             if table.get(optional).and_then(|v| v.as_str()) == Some("") {
                 table.remove(optional);
             }

@@ -12,6 +12,8 @@ pub mod events;
 pub mod files;
 pub mod jobs;
 pub mod links;
+pub mod metrics;
+pub mod ops;
 pub mod session;
 pub mod sheet;
 pub mod shutdown;

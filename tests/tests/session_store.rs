@@ -77,6 +77,7 @@ conformance!(
     claimed_sessions_cannot_be_touched_back,
     cleanup_history_is_capped_and_newest_first,
     schedule_ticks_are_claimed_once,
+    census_counts_by_status_and_finds_the_oldest,
 );
 
 async fn create_then_get_round_trips(s: Subject) {
@@ -389,4 +390,27 @@ async fn schedule_ticks_are_claimed_once(s: Subject) {
     assert!(!s.other.claim_tick("cleanup", 42, 60_000).await.unwrap());
     assert!(s.other.claim_tick("cleanup", 43, 60_000).await.unwrap());
     assert!(s.other.claim_tick("other", 42, 60_000).await.unwrap());
+}
+
+async fn census_counts_by_status_and_finds_the_oldest(s: Subject) {
+    let empty = s.store.census().await.unwrap();
+    assert_eq!(empty.by_status.values().sum::<u64>(), 0);
+    assert_eq!(empty.by_status.len(), 5, "every status listed");
+    assert_eq!(empty.oldest_last_seen_ms, None);
+    let old = idle_session(50_000);
+    s.store.create(&old).await.unwrap();
+    let mut done = session();
+    done.status = SessionStatus::Completed;
+    s.store.create(&done).await.unwrap();
+    s.store.create(&session()).await.unwrap();
+    let c = s.other.census().await.unwrap();
+    assert_eq!(
+        (
+            c.by_status["uploaded"],
+            c.by_status["completed"],
+            c.by_status["failed"]
+        ),
+        (2, 1, 0)
+    );
+    assert_eq!(c.oldest_last_seen_ms, Some(old.last_seen_at_ms));
 }

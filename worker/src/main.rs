@@ -51,12 +51,33 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         process_name.clone(),
     )
     .await?;
-    tracing::info!(worker = %process_name, "maplink worker started");
     let (trigger, shutdown) = Shutdown::new();
     tokio::spawn(async move {
         os_signal().await;
         trigger.trigger();
     });
+    let handle = maplink::metrics::install();
+    maplink_worker::observe::spawn_gauges(
+        state.sessions.clone(),
+        backend.clone(),
+        state.ops.clone(),
+        std::time::Duration::from_secs(state.settings.queue_heartbeat_secs),
+        handle.clone(),
+        shutdown.clone(),
+    );
+    let metrics_addr = maplink_worker::observe::serve_metrics(
+        &state.settings.worker_metrics_bind,
+        handle,
+        shutdown.clone(),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "binding the metrics listener on {}",
+            state.settings.worker_metrics_bind
+        )
+    })?;
+    tracing::info!(worker = %process_name, metrics = %metrics_addr, "maplink worker started");
     let roles = Roles {
         convert: true,
         cleanup: true,

@@ -4,7 +4,7 @@
 use std::{
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -17,7 +17,7 @@ use apalis_core::backend::{
 };
 use apalis_redis::RedisStorage;
 use apalis_sqlite::SqliteStorage;
-use maplink::{jobs::ConvertJob, shutdown::Shutdown};
+use maplink::{jobs::ConvertJob, metrics as m, shutdown::Shutdown};
 use serde_json::Value;
 
 use crate::{
@@ -71,6 +71,9 @@ pub async fn run(
         side_tasks.push(tokio::spawn(async move {
             cleanup::schedule(s, stop.wait()).await
         }));
+    }
+    if roles.convert {
+        crate::observe::spawn_presence(state.clone(), shutdown.clone());
     }
     let result = if roles.convert {
         match &backend {
@@ -192,6 +195,22 @@ where
     }
 }
 
+/// Counts a job as in flight while alive.
+struct InFlight(Arc<AtomicU64>);
+
+impl InFlight {
+    fn enter(counter: &Arc<AtomicU64>) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The apalis handler around [`convert::run`]: dead-letters undecodable payloads and
 /// bounds attempts (apalis-redis ignores `max_attempts` and retries 25 times).
 async fn convert_task(
@@ -211,15 +230,43 @@ async fn convert_task(
     let current = attempt.current();
     if current > max {
         let reason = format!("Processing failed after {max} attempts");
+        metrics::counter!(m::JOBS_FAILED).increment(1);
         convert::mark_failed(&state, &job, &reason).await?;
         return Err(AbortError::new(reason).into());
     }
-    match convert::run(&state, &job).await {
+    metrics::counter!(m::JOBS_STARTED).increment(1);
+    if current > 1 {
+        metrics::counter!(m::JOBS_RETRIED).increment(1);
+    }
+    let _in_flight = InFlight::enter(&state.in_flight);
+    let started = std::time::Instant::now();
+    let result = convert::run(&state, &job).await;
+    metrics::histogram!(m::JOB_DURATION).record(started.elapsed().as_secs_f64());
+    match result {
         Ok(outcome) => {
+            match &outcome {
+                convert::Outcome::Completed(counts) => {
+                    metrics::counter!(m::JOBS_COMPLETED).increment(1);
+                    for (outcome, n) in [
+                        ("success", counts.successful),
+                        ("failed", counts.failed),
+                        ("skipped", counts.skipped),
+                    ] {
+                        metrics::counter!(m::ROWS, "outcome" => outcome).increment(n);
+                    }
+                    state.jobs_done.fetch_add(1, Ordering::Relaxed);
+                    if let Err(e) = state.ops.record_job(counts.total()).await {
+                        tracing::warn!(error = %e, "could not record throughput");
+                    }
+                }
+                convert::Outcome::Failed(_) => metrics::counter!(m::JOBS_FAILED).increment(1),
+                convert::Outcome::Stale | convert::Outcome::Gone => {}
+            }
             tracing::debug!(task = %task_id, ?outcome, "task finished");
             Ok(())
         }
         Err(e) if current >= max => {
+            metrics::counter!(m::JOBS_FAILED).increment(1);
             tracing::error!(task = %task_id, error = %e, attempt = current, "giving up");
             let reason = format!("Processing failed after {current} attempts: {e}");
             convert::mark_failed(&state, &job, &reason).await?;

@@ -1,9 +1,11 @@
 //! What every job needs: the session store, the file store, the network tier and the
 //! settings.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicU64};
 
-use maplink::{config::Settings, events::EventLog, files::FileStore, session::SessionStore};
+use maplink::{
+    config::Settings, events::EventLog, files::FileStore, ops::OpsStore, session::SessionStore,
+};
 
 use crate::{queue::QueueBackend, resolve::Resolver};
 
@@ -16,6 +18,10 @@ pub struct WorkerState {
     /// counters are per process; its cache is shared by all workers).
     pub resolver: Arc<Resolver>,
     pub events: Arc<dyn EventLog>,
+    pub ops: Arc<dyn OpsStore>,
+    /// Jobs this process is running now, and has finished since it started.
+    pub in_flight: Arc<AtomicU64>,
+    pub jobs_done: Arc<AtomicU64>,
     /// This process's name in logs and in the cleanup history.
     pub process_name: Arc<str>,
 }
@@ -31,6 +37,7 @@ impl WorkerState {
     ) -> maplink::Result<Self> {
         let cache = backend.link_cache().await?;
         let events = backend.event_log().await?;
+        let ops = backend.ops_store().await?;
         let resolver = Resolver::new(&settings, Some(cache)).map_err(maplink::Error::Config)?;
         Ok(Self {
             sessions,
@@ -38,6 +45,9 @@ impl WorkerState {
             settings,
             resolver: Arc::new(resolver),
             events,
+            ops,
+            in_flight: Arc::default(),
+            jobs_done: Arc::default(),
             process_name: process_name.into(),
         })
     }

@@ -4,6 +4,7 @@ mod compat;
 mod download;
 mod health;
 mod openapi;
+mod ops;
 mod sessions;
 mod web;
 
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sessions::router())
         .merge(openapi::router())
         .merge(web::router())
+        .merge(ops::router(state.clone()))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         // The last layer added runs first: CORS answers preflights before anything
@@ -43,8 +45,30 @@ pub fn router(state: AppState) -> Router {
             limits::rate_limit,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), cors::cors))
+        .layer(middleware::from_fn(http_metrics))
         .layer(DefaultBodyLimit::max(
             usize::try_from(body_limit).unwrap_or(usize::MAX),
         ))
         .with_state(state)
+}
+
+/// Counts every request by matched route template (never the raw path: ids would make
+/// unbounded label values), method and status, and times it.
+async fn http_metrics(
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(maplink::metrics::HTTP_REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!(maplink::metrics::HTTP_DURATION, "route" => route, "method" => method)
+        .record(started.elapsed().as_secs_f64());
+    response
 }

@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
 pub fn v1_routes() -> Vec<(String, String)> {
     let mut routes: Vec<(String, String)> = super::sessions::table()
         .into_iter()
+        .chain(super::ops::table())
         .map(|(m, p, _)| (m.to_string(), p.to_owned()))
         .collect();
     routes.push((Method::GET.to_string(), OPENAPI_PATH.to_owned()));
@@ -137,6 +138,14 @@ pub fn document() -> Value {
                     ],
                     "responses": { "200": { "description": "A page of rows", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RowsPage" } } } },
                         "400": error("Malformed id or query"), "404": error("Unknown or expired"), "409": error("Not processed yet") }
+                }
+            },
+            "/api/v1/ops/stats": {
+                "get": {
+                    "summary": "Operations snapshot: queue depth, live workers, sessions by status, throughput, cleanups, link resolution",
+                    "description": "Needs `Authorization: Bearer <ops_token>` when an ops token is configured.",
+                    "responses": { "200": { "description": "The snapshot the /ops dashboard renders", "content": { "application/json": { "schema": { "type": "object" } } } },
+                        "401": error("Missing or invalid ops token") }
                 }
             },
             "/api/v1/openapi.json": {

@@ -18,7 +18,7 @@ const APP_CSS: &str = include_str!("../web/app.css");
 /// page, the browser would not run it.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-fn asset(body: &'static str, content_type: &'static str) -> Response {
+pub(super) fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -30,19 +30,19 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     r
 }
 
+/// An HTML page with the strict content security policy.
+pub(super) fn page(html: &'static str) -> Response {
+    let mut r = asset(html, "text/html; charset=utf-8");
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    r
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/",
-            get(|| async {
-                let mut r = asset(INDEX, "text/html; charset=utf-8");
-                r.headers_mut().insert(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(CSP),
-                );
-                r
-            }),
-        )
+        .route("/", get(|| async { page(INDEX) }))
         .route(
             "/assets/app.js",
             get(|| async { asset(APP_JS, "text/javascript; charset=utf-8") }),

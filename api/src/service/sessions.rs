@@ -85,6 +85,7 @@ pub async fn process(state: &AppState, who: &Submitter, id: SessionId) -> ApiRes
         }
         return Err(ApiError::Unavailable(e.to_string()));
     }
+    metrics::counter!(maplink::metrics::JOBS_ENQUEUED).increment(1);
     tracing::info!(session = %id, run = session.attempt, task = %task_id, "job enqueued");
     Ok(session)
 }

@@ -106,12 +106,16 @@ pub async fn upload(
     let preview = sheet::preview(first);
     // The file is written before the record exists: a crash in between leaves only a
     // directory without a session, which the orphan sweep removes.
+    let size = bytes.len() as u64;
     let files = state.files.clone();
     let id = session.id;
     tokio::task::spawn_blocking(move || files.write(id, SessionFile::Input(format), &bytes))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     state.sessions.create(&session).await?;
+    metrics::counter!(maplink::metrics::UPLOADS).increment(1);
+    metrics::counter!(maplink::metrics::UPLOAD_BYTES).increment(size);
+    metrics::counter!(maplink::metrics::SESSIONS_CREATED).increment(1);
     tracing::info!(session = %session.id, rows = session.total_rows, format = format.extension(), "session created");
     Ok(Uploaded { session, preview })
 }

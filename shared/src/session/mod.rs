@@ -89,6 +89,13 @@ pub struct CleanedSession {
     pub status: SessionStatus,
 }
 
+/// Sessions by status, and the least recently seen one.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Census {
+    pub by_status: std::collections::BTreeMap<String, u64>,
+    pub oldest_last_seen_ms: Option<i64>,
+}
+
 /// How many cleanup reports the history keeps.
 pub const CLEANUP_HISTORY_LEN: usize = 50;
 
@@ -138,6 +145,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// exactly one caller per (name, tick) across every process sharing the store.
     /// Claims are forgotten after `keep_ms`.
     async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool>;
+
+    /// Counts sessions by status (every status present, zero included) and finds the
+    /// least recently seen one.
+    async fn census(&self) -> Result<Census>;
 
     /// Cheap round trip to the store, for readiness checks.
     async fn ping(&self) -> Result<()>;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use redis::{AsyncCommands, Script, aio::ConnectionManager};
 
 use super::{
-    CLEANUP_HISTORY_LEN, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
+    CLEANUP_HISTORY_LEN, Census, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
     UpdateOutcome,
 };
 use crate::{
@@ -139,6 +139,25 @@ fn update_invocation(id: SessionId, update: &Update) -> redis::ScriptInvocation<
     }
     inv
 }
+
+/// KEYS: index. ARGV: session prefix. Returns {oldest score or false, status, count, …}.
+/// O(sessions) inside Redis; live sessions are bounded by the TTL.
+static CENSUS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local counts = {}
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, id in ipairs(ids) do
+  local st = redis.call('HGET', ARGV[1] .. id, 'status')
+  if st then counts[st] = (counts[st] or 0) + 1 end
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local out = { oldest[2] or false }
+for st, n in pairs(counts) do table.insert(out, st); table.insert(out, n) end
+return out
+"#,
+    )
+});
 
 #[derive(Clone)]
 pub struct RedisSessionStore {
@@ -462,6 +481,35 @@ impl SessionStore for RedisSessionStore {
             })
             .await?;
         Ok(set.is_some())
+    }
+
+    async fn census(&self) -> Result<Census> {
+        let reply: Vec<redis::Value> = self
+            .idempotent(|mut conn| async move {
+                CENSUS
+                    .key(INDEX)
+                    .arg(SESSION_PREFIX)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        let mut census = Census::default();
+        for status in crate::domain::SessionStatus::ALL {
+            census.by_status.insert(status.as_str().to_owned(), 0);
+        }
+        let mut it = reply.into_iter();
+        census.oldest_last_seen_ms = it
+            .next()
+            .and_then(|v| redis::from_redis_value::<String>(v).ok())
+            .and_then(|s| s.parse::<f64>().ok())
+            .map(|f| f as i64);
+        while let (Some(st), Some(n)) = (it.next(), it.next()) {
+            let st: String =
+                redis::from_redis_value(st).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let n: u64 = redis::from_redis_value(n).map_err(|e| Error::Corrupt(e.to_string()))?;
+            census.by_status.insert(st, n);
+        }
+        Ok(census)
     }
 
     async fn ping(&self) -> Result<()> {

@@ -16,7 +16,7 @@ use sqlx::{
 };
 
 use super::{
-    CLEANUP_HISTORY_LEN, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
+    CLEANUP_HISTORY_LEN, Census, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
     UpdateOutcome,
 };
 use crate::{
@@ -387,6 +387,27 @@ impl SessionStore for SqliteSessionStore {
             .execute(&self.pool)
             .await?;
         Ok(inserted == 1)
+    }
+
+    async fn census(&self) -> Result<Census> {
+        let mut census = Census::default();
+        for status in crate::domain::SessionStatus::ALL {
+            census.by_status.insert(status.as_str().to_owned(), 0);
+        }
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM sessions GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        for r in &rows {
+            let n: i64 = r.try_get("n")?;
+            census
+                .by_status
+                .insert(r.try_get("status")?, u64::try_from(n).unwrap_or(0));
+        }
+        census.oldest_last_seen_ms = sqlx::query("SELECT MIN(last_seen_at_ms) AS m FROM sessions")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("m")?;
+        Ok(census)
     }
 
     async fn ping(&self) -> Result<()> {

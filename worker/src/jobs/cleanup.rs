@@ -54,6 +54,9 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
                 expired.age_ms() as f64 / 60_000.0,
                 s.status,
             );
+            metrics::counter!(maplink::metrics::SESSIONS_EXPIRED).increment(1);
+            metrics::histogram!(maplink::metrics::SESSION_AGE_AT_CLEANUP)
+                .record(expired.age_ms() as f64 / 1000.0);
             report.sessions.push(CleanedSession {
                 id: s.id,
                 age_ms: expired.age_ms(),
@@ -65,6 +68,7 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
             break;
         }
     }
+    metrics::counter!(maplink::metrics::CLEANUP_RUNS).increment(1);
     if !report.sessions.is_empty() {
         tracing::info!(
             count = report.sessions.len(),

@@ -16,6 +16,7 @@ use maplink::{
     events::{EventKind, EventLog},
     files::SessionFile,
     jobs::ConvertJob,
+    ops::ResolutionCount,
     session::{Update, UpdateOutcome},
 };
 
@@ -116,6 +117,7 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         None => {
             tracing::info!(session = %id, successful = counts.successful, failed = counts.failed,
                 skipped = counts.skipped, "job completed");
+            record_methods(state, &rows).await;
             emit(
                 events,
                 id,
@@ -175,6 +177,27 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
             Outcome::Failed(reason)
         }
     })
+}
+
+/// Adds the run's rows to the shared per-method counts (the ops dashboard's
+/// link-resolution table): the method that found a row, or `none`.
+async fn record_methods(state: &WorkerState, rows: &[maplink::domain::RowOutcome]) {
+    let mut counts: std::collections::BTreeMap<(String, &'static str), u64> = Default::default();
+    for row in rows.iter().filter(|r| r.status != RowStatus::Skipped) {
+        let method = row.method.clone().unwrap_or_else(|| "none".to_owned());
+        *counts.entry((method, row.status.as_str())).or_default() += 1;
+    }
+    let counts: Vec<ResolutionCount> = counts
+        .into_iter()
+        .map(|((method, outcome), count)| ResolutionCount {
+            method,
+            outcome: outcome.to_owned(),
+            count,
+        })
+        .collect();
+    if let Err(e) = state.ops.record_resolutions(&counts).await {
+        tracing::warn!(error = %e, "could not record resolution counts");
+    }
 }
 
 /// Failed rows reported one by one in the event log; the rest are summarised.

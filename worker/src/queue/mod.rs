@@ -26,9 +26,24 @@ use maplink::{
     config::Settings,
     events::{EventLog, RedisEventLog, SqliteEventLog},
     jobs::CONVERT_QUEUE,
+    ops::{OpsStore, RedisOpsStore, SqliteOpsStore},
 };
 
 pub use producer::Producer;
+
+/// Coordinates jobs by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueDepth {
+    /// Ready to be fetched.
+    pub pending: u64,
+    /// Waiting for their time (new pushes, retries with backoff).
+    pub scheduled: u64,
+    /// Claimed by a worker.
+    pub running: u64,
+    pub done: u64,
+    /// Given up (attempts exhausted, undecodable payloads).
+    pub dead: u64,
+}
 
 /// Where the queue lives.
 #[derive(Clone)]
@@ -105,6 +120,79 @@ impl QueueBackend {
             Self::Redis(conn) => Arc::new(RedisLinkCache::new(conn.clone())),
             Self::Sqlite(pool) => Arc::new(SqliteLinkCache::open(pool.clone()).await?),
         })
+    }
+
+    /// The ops store kept beside the queue.
+    pub async fn ops_store(&self) -> maplink::Result<Arc<dyn OpsStore>> {
+        Ok(match self {
+            Self::Redis(conn) => Arc::new(RedisOpsStore::new(conn.clone())),
+            Self::Sqlite(pool) => Arc::new(SqliteOpsStore::open(pool.clone()).await?),
+        })
+    }
+
+    /// Coordinates jobs by state, computed from the backend's own keys and tables
+    /// (apalis-redis' built-in statistics are broken: they read keys of the wrong type).
+    pub async fn depth(&self) -> Result<QueueDepth, String> {
+        match self {
+            Self::Redis(conn) => {
+                let config = apalis_redis::Config::default().queue(CONVERT_QUEUE);
+                let mut conn = conn.clone();
+                let err = |e: redis::RedisError| e.to_string();
+                let (pending, scheduled, dead, done, workers): (u64, u64, u64, u64, Vec<String>) =
+                    redis::pipe()
+                        .llen(config.active_jobs_list())
+                        .zcard(config.scheduled_jobs_set())
+                        .scard(config.dead_jobs_set())
+                        .scard(config.done_jobs_set())
+                        .zrange(config.workers_set(), 0, -1)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(err)?;
+                let mut pipe = redis::pipe();
+                for w in &workers {
+                    // Worker entries are the names of their inflight sets' owners.
+                    pipe.scard(format!("{}:{w}", config.inflight_jobs_set()));
+                }
+                let running: Vec<u64> = if workers.is_empty() {
+                    Vec::new()
+                } else {
+                    pipe.query_async(&mut conn).await.map_err(err)?
+                };
+                Ok(QueueDepth {
+                    pending,
+                    scheduled,
+                    running: running.iter().sum(),
+                    done,
+                    dead,
+                })
+            }
+            Self::Sqlite(pool) => {
+                let rows = sqlx::query(
+                    "SELECT CASE WHEN status = 'Pending' AND run_at > strftime('%s','now') THEN 'Scheduled' ELSE status END AS state,
+                            COUNT(*) AS n FROM Jobs WHERE job_type = ? GROUP BY state",
+                )
+                .bind(CONVERT_QUEUE)
+                .fetch_all(pool)
+                .await
+                .map_err(|e| e.to_string())?;
+                let mut d = QueueDepth::default();
+                for r in &rows {
+                    let n = u64::try_from(
+                        sqlx::Row::try_get::<i64, _>(r, "n").map_err(|e| e.to_string())?,
+                    )
+                    .unwrap_or(0);
+                    match sqlx::Row::try_get::<&str, _>(r, "state").map_err(|e| e.to_string())? {
+                        "Pending" => d.pending += n,
+                        "Scheduled" => d.scheduled += n,
+                        "Running" | "Queued" => d.running += n,
+                        "Done" => d.done += n,
+                        "Killed" | "Failed" => d.dead += n,
+                        _ => {}
+                    }
+                }
+                Ok(d)
+            }
+        }
     }
 
     /// A producer for this backend.

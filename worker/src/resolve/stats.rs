@@ -1,5 +1,5 @@
-//! Counters of link resolution by method and outcome, and cache hits, kept per process
-//! until the metrics exporter reads them.
+//! Counters of link resolution by method and outcome, and cache hits: kept per process
+//! and mirrored to the metrics recorder.
 
 use std::{
     collections::BTreeMap,
@@ -17,11 +17,13 @@ pub struct Stats {
 
 impl Stats {
     pub fn record(&self, method: &str, outcome: &'static str) {
+        metrics::counter!(maplink::metrics::LINK_RESOLUTIONS, "method" => method.to_owned(), "outcome" => outcome).increment(1);
         let mut map = self.by_method.lock().unwrap_or_else(|p| p.into_inner());
         *map.entry((method.to_owned(), outcome)).or_default() += 1;
     }
 
     pub fn cache_hit(&self) {
+        metrics::counter!(maplink::metrics::LINK_CACHE_HITS).increment(1);
         self.cache_hits.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -1,0 +1,133 @@
+//! The operators' surface: `/metrics` (Prometheus), `/api/v1/ops/stats` (JSON), and the
+//! `/ops` dashboard page that renders it. With `ops_token` set, the data needs
+//! `Authorization: Bearer <ops_token>` (or `?token=`); the page itself holds no data.
+
+use std::time::Instant;
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{MethodRouter, get},
+};
+use maplink::domain::now_ms;
+use serde_json::{Value, json};
+
+use crate::{service::views::rfc3339, state::AppState};
+
+const OPS_HTML: &str = include_str!("../web/ops.html");
+const OPS_JS: &str = include_str!("../web/ops.js");
+
+/// The v1 ops routes, for the OpenAPI check.
+pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![(Method::GET, "/api/v1/ops/stats", get(stats))]
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let guarded = table()
+        .into_iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler)
+        })
+        .route(
+            "/metrics",
+            get(|State(s): State<AppState>| async move { s.metrics.render() }),
+        )
+        .route_layer(middleware::from_fn_with_state(state, require_ops_token));
+    Router::new()
+        .merge(guarded)
+        .route("/ops", get(|| async { super::web::page(OPS_HTML) }))
+        .route(
+            "/assets/ops.js",
+            get(|| async { super::web::asset(OPS_JS, "text/javascript; charset=utf-8") }),
+        )
+}
+
+async fn require_ops_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(expected) = &state.settings.ops_token else {
+        return next.run(req).await;
+    };
+    let header_token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let query_token = req.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|p| p.strip_prefix("token="))
+            .map(|t| {
+                percent_encoding::percent_decode_str(t)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+    });
+    let ok = header_token
+        .or(query_token)
+        .is_some_and(|t| crate::access::same(t.as_bytes(), expected.as_bytes()));
+    if ok {
+        return next.run(req).await;
+    }
+    let mut r = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": "Missing or invalid ops token.", "code": "unauthorized" })),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+/// Everything the dashboard shows, from the shared stores.
+async fn stats(State(state): State<AppState>) -> Json<Value> {
+    let now = now_ms();
+    let started = Instant::now();
+    let census = state.sessions.census().await;
+    let store_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let heartbeat_ms =
+        i64::try_from(state.settings.queue_heartbeat_secs * 1000).unwrap_or(i64::MAX);
+    let live_cutoff = now - maplink_worker::observe::LIVE_AFTER_BEATS * heartbeat_ms;
+    let queue = state.queue.depth().await;
+    let workers = state.ops.workers().await.unwrap_or_default();
+    let throughput = state.ops.throughput(60).await.unwrap_or_default();
+    let cleanups = state.sessions.recent_cleanups(20).await.unwrap_or_default();
+    let resolution = state.ops.resolutions().await.unwrap_or_default();
+    let minutes = |ms: i64| (ms as f64 / 6_000.0).round() / 10.0;
+    Json(json!({
+        "generated_at": rfc3339(now),
+        "mode": if state.settings.redis_url.is_some() { "distributed" } else { "embedded" },
+        "store": match &census {
+            Ok(_) => json!({ "ok": true, "latency_ms": (store_ms * 10.0).round() / 10.0 }),
+            Err(e) => json!({ "ok": false, "error": e.to_string() }),
+        },
+        "queue": match queue {
+            Ok(d) => json!(d),
+            Err(e) => json!({ "error": e }),
+        },
+        "workers": workers.iter().map(|w| json!({
+            "name": w.name, "host": w.host, "pid": w.pid,
+            "started_at": rfc3339(w.started_ms), "last_heartbeat_at": rfc3339(w.last_heartbeat_ms),
+            "heartbeat_age_s": ((now - w.last_heartbeat_ms).max(0) as f64 / 1000.0).round(),
+            "live": w.last_heartbeat_ms >= live_cutoff, "in_flight": w.in_flight, "jobs_done": w.jobs_done,
+        })).collect::<Vec<_>>(),
+        "sessions": match &census {
+            Ok(c) => json!({
+                "by_status": c.by_status,
+                "total": c.by_status.values().sum::<u64>(),
+                "oldest_idle_minutes": c.oldest_last_seen_ms.map(|t| minutes((now - t).max(0))),
+            }),
+            Err(_) => Value::Null,
+        },
+        "ttl_minutes": state.settings.session_ttl_secs as f64 / 60.0,
+        "throughput": throughput,
+        "cleanups": cleanups.iter().map(|c| json!({
+            "ran_at": rfc3339(c.ran_at_ms), "runner": c.runner,
+            "sessions": c.sessions.iter().map(|s| json!({
+                "id": s.id.short(), "age_minutes": minutes(s.age_ms), "idle_minutes": minutes(s.idle_ms), "status": s.status,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "resolution": resolution,
+    }))
+}
