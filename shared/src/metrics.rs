@@ -150,7 +150,7 @@ pub fn install() -> PrometheusHandle {
                         ],
                     )
                 });
-            let handle = match builder.and_then(|b| b.install_recorder().map_err(Into::into)) {
+            let handle = match builder.and_then(|b| b.install_recorder()) {
                 Ok(h) => h,
                 // Another recorder is installed (a test process): render from a private one.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
