@@ -123,6 +123,30 @@ pub fn describe_all() {
     );
 }
 
+/// Counters that may stay at zero for a long time (failures, retries) are exported
+/// from the start, so that dashboards and alerts see a zero rather than no series.
+fn register_zeroes() {
+    for name in [
+        JOBS_ENQUEUED,
+        JOBS_STARTED,
+        JOBS_COMPLETED,
+        JOBS_FAILED,
+        JOBS_RETRIED,
+        UPLOADS,
+        UPLOAD_BYTES,
+        SESSIONS_CREATED,
+        SESSIONS_EXPIRED,
+        LINK_CACHE_HITS,
+        WORKER_HEARTBEATS,
+        CLEANUP_RUNS,
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for outcome in ["success", "failed", "skipped"] {
+        metrics::counter!(ROWS, "outcome" => outcome).increment(0);
+    }
+}
+
 /// Installs the process-wide Prometheus recorder (once; later calls return the same
 /// handle) with histogram buckets suited to each histogram.
 pub fn install() -> PrometheusHandle {
@@ -156,6 +180,7 @@ pub fn install() -> PrometheusHandle {
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
             };
             describe_all();
+            register_zeroes();
             handle
         })
         .clone()

@@ -7,6 +7,7 @@ pub mod api;
 pub mod binaries;
 pub mod browser;
 pub mod link_server;
+pub mod prom;
 pub mod redis_server;
 pub mod sheets;
 pub mod sse;

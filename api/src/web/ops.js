@@ -25,6 +25,7 @@
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     svg.setAttribute("width", "100%");
     svg.setAttribute("height", "120");
+    svg.setAttribute("preserveAspectRatio", "none");
     const bw = w / Math.max(1, minutes.length);
     minutes.forEach((m, i) => {
       const bh = Math.round((m.jobs / max) * (h - 10));
@@ -41,7 +42,8 @@
     });
     $("chart").replaceChildren(svg);
     const jobs = minutes.reduce((a, m) => a + m.jobs, 0), rows = minutes.reduce((a, m) => a + m.rows, 0);
-    $("tp-summary").textContent = jobs + " jobs and " + rows + " rows in the last hour.";
+    const plural = (n, one) => n + " " + one + (n === 1 ? "" : "s");
+    $("tp-summary").textContent = plural(jobs, "job") + " and " + plural(rows, "row") + " in the last hour.";
   }
 
   function render(s) {
