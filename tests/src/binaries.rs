@@ -43,6 +43,8 @@ pub fn worker_env(
         ("MAPLINK_QUEUE_HEARTBEAT_SECS", "2".to_owned()),
         ("MAPLINK_QUEUE_MISSED_HEARTBEATS", "2".to_owned()),
         ("MAPLINK_POLL_INTERVAL_MS", "100".to_owned()),
+        // Several workers run side by side: each picks a free metrics port.
+        ("MAPLINK_WORKER_METRICS_BIND", "127.0.0.1:0".to_owned()),
         // Tests never leave the machine: only loopback test servers may be fetched.
         ("MAPLINK_RESOLVE_ALLOWED_HOSTS", "127.0.0.1".to_owned()),
         ("MAPLINK_RESOLVE_PRIVATE_HOSTS", "127.0.0.1".to_owned()),
