@@ -41,7 +41,8 @@ pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::DELETE, "/api/v1/sessions/{id}", delete(remove)),
         (Method::POST, "/api/v1/sessions/{id}/process", post(process)),
         (Method::GET, "/api/v1/sessions/{id}/download", get(download)),
-        (Method::POST, "/api/v1/sessions/{id}/renew", post(renew)),
+        // Renewing is reading: any look at a session refreshes it.
+        (Method::POST, "/api/v1/sessions/{id}/renew", post(show)),
         (Method::GET, "/api/v1/sessions/{id}/events", get(events)),
         (Method::GET, "/api/v1/sessions/{id}/rows", get(rows)),
     ]
@@ -126,15 +127,6 @@ async fn download(
     })?;
     let (session, bytes) = svc::download(&state, &who, id, query.rows).await?;
     Ok(attachment(&session, query.rows.suffix(), bytes))
-}
-
-async fn renew(
-    State(state): State<AppState>,
-    Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<SessionView>> {
-    let session = svc::touch(&state, &who, parse_id(&id)?).await?;
-    Ok(Json(view(&state, &session)))
 }
 
 async fn remove(

@@ -104,26 +104,8 @@ pub async fn full(state: &AppState, session: &Session) -> ApiResult<Full> {
     let (processed_columns, processed_data) = blocking(move || {
         let bytes = files.read(id, SessionFile::Output(format))?;
         let book = sheet::read(&bytes, format, max_unpacked)?;
-        let first = book.first();
-        let columns = sheet::column_names(first);
-        let rows = first
-            .data()
-            .iter()
-            .take(MAX_INLINE_ROWS)
-            .map(|row| {
-                columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        (
-                            c.clone(),
-                            row.get(i).map(|cell| cell.to_json()).unwrap_or_default(),
-                        )
-                    })
-                    .collect()
-            })
-            .collect();
-        Ok((columns, rows))
+        let json = sheet::as_json(book.first(), MAX_INLINE_ROWS);
+        Ok((json.columns, json.rows))
     })
     .await?;
     Ok(Full {

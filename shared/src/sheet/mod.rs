@@ -12,7 +12,7 @@ mod zip_guard;
 
 pub use cell::Cell;
 pub use columns::{Columns, OutputColumns, find_columns};
-pub use preview::{Preview, column_names, preview};
+pub use preview::{Preview, as_json, column_names, preview};
 pub use read::read;
 pub use write::write;
 

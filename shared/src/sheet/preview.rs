@@ -37,11 +37,17 @@ pub fn column_names(sheet: &Sheet) -> Vec<String> {
 }
 
 pub fn preview(sheet: &Sheet) -> Preview {
+    as_json(sheet, PREVIEW_ROWS)
+}
+
+/// The header and up to `limit` data rows as JSON objects keyed by column name (blanks
+/// `null`, never a bare NaN).
+pub fn as_json(sheet: &Sheet, limit: usize) -> Preview {
     let columns = column_names(sheet);
     let rows = sheet
         .data()
         .iter()
-        .take(PREVIEW_ROWS)
+        .take(limit)
         .map(|row| {
             columns
                 .iter()
