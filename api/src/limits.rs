@@ -42,6 +42,30 @@ fn classify(method: &Method, path: &str) -> Option<Kind> {
     }
 }
 
+/// The client a request counts against: the peer address, or — when the peer is a
+/// trusted reverse proxy — the last address it added to `X-Forwarded-For` (the one
+/// the proxy itself saw; earlier entries are the client's to invent).
+pub fn client_ip(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted_proxies: &[String],
+) -> IpAddr {
+    if !trusted_proxies
+        .iter()
+        .any(|p| p.parse::<IpAddr>().is_ok_and(|p| p == peer))
+    {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .next_back()
+        .unwrap_or(peer)
+}
+
 struct Bucket {
     tokens: f64,
     at: Instant,
@@ -93,7 +117,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| client_ip(c.0.ip(), req.headers(), &state.settings.trusted_proxies));
     let (Some(ip), true) = (peer, per_minute > 0) else {
         return next.run(req).await;
     };
@@ -137,6 +161,27 @@ mod tests {
             l.take("127.0.0.2".parse().unwrap(), Kind::Upload, 3),
             Ok(()),
             "clients are separate"
+        );
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "1.2.3.4, 5.6.7.8".parse().unwrap());
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let trusted = vec!["10.0.0.1".to_owned()];
+        assert_eq!(
+            client_ip(proxy, &h, &trusted),
+            "5.6.7.8".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client_ip(proxy, &h, &[]),
+            proxy,
+            "untrusted peers cannot claim another address"
+        );
+        assert_eq!(
+            client_ip(proxy, &axum::http::HeaderMap::new(), &trusted),
+            proxy
         );
     }
 

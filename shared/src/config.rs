@@ -44,6 +44,9 @@ pub struct Settings {
     pub submitter_tokens: Vec<String>,
     /// Origins allowed to call the API from a browser (CORS); empty = none.
     pub cors_allowed_origins: Vec<String>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (for rate
+    /// limits); empty = limits apply to the peer address.
+    pub trusted_proxies: Vec<String>,
     /// Bearer token for `/metrics`, `/api/v1/ops/stats` (and so the `/ops` dashboard);
     /// unset = open.
     pub ops_token: Option<String>,
@@ -137,6 +140,7 @@ impl Default for Settings {
             submitter_tokens: Vec::new(),
             cors_allowed_origins: Vec::new(),
             ops_token: None,
+            trusted_proxies: Vec::new(),
             worker_metrics_bind: "127.0.0.1:9464".into(),
             log_format: LogFormat::Text,
             worker_concurrency: 4,
@@ -193,6 +197,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("submitter_tokens", Kind::List),
     ("cors_allowed_origins", Kind::List),
     ("ops_token", Kind::Text),
+    ("trusted_proxies", Kind::List),
     ("worker_metrics_bind", Kind::Text),
     ("log_format", Kind::Text),
     ("worker_concurrency", Kind::Integer),
@@ -323,6 +328,13 @@ impl Settings {
                 "request_header_timeout_secs and request_body_timeout_secs must be at least 1"
                     .into(),
             );
+        }
+        if let Some(proxy) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| p.parse::<std::net::IpAddr>().is_err())
+        {
+            return bad(format!("trusted_proxies: {proxy:?} is not an IP address"));
         }
         if self.submitter_tokens.iter().any(|t| t.len() < 16) {
             return bad("submitter_tokens must be at least 16 characters long".into());
