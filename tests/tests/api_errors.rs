@@ -283,3 +283,39 @@ async fn health_and_readiness() {
     assert_eq!(app.get("/healthz").await.status(), 200);
     drop(app);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_whose_job_never_reached_the_queue_is_taken_over() {
+    let app = TestApp::spawn(Backend::Redis).await;
+    let store = app.store().await;
+    // Two sessions marked queued as if their request had died before pushing the job:
+    // one just now (still within the grace), one a minute ago.
+    let mut ids = Vec::new();
+    for age_ms in [0u64, 60_000] {
+        let created = app.upload_ok("a.xlsx", sheets::seed_example_xlsx()).await;
+        let id = created["session_id"].as_str().unwrap().to_owned();
+        let minted = chrono::Utc::now().timestamp_millis() as u64 - age_ms;
+        let lost_job = ulid::Ulid::from_parts(minted, 42).to_string();
+        let started = store
+            .start_run(id.parse().unwrap(), &lost_job, None)
+            .await
+            .unwrap();
+        assert!(matches!(started, maplink::session::StartRun::Started(_)));
+        ids.push(id);
+    }
+    assert_eq!(
+        error_of(app.process(&ids[0]).await).await.0,
+        StatusCode::CONFLICT,
+        "within the grace it may still be pushed"
+    );
+    assert_eq!(
+        app.process(&ids[1]).await.status(),
+        202,
+        "a lost job's run is taken over"
+    );
+    let done = app
+        .wait_for_status(&ids[1], "completed", Duration::from_secs(20))
+        .await;
+    assert_eq!(done["attempt"], 2);
+    app.stop().await;
+}

@@ -77,6 +77,7 @@ conformance!(
     claimed_sessions_cannot_be_touched_back,
     cleanup_history_is_capped_and_newest_first,
     schedule_ticks_are_claimed_once,
+    a_queued_run_can_be_taken_over_only_under_its_job_id,
     census_counts_by_status_and_finds_the_oldest,
 );
 
@@ -118,7 +119,8 @@ async fn start_run_moves_to_queued_once(s: Subject) {
     done.error = Some("old".into());
     s.store.create(&done).await.unwrap();
 
-    let StartRun::Started(started) = s.store.start_run(done.id, "job-1").await.unwrap() else {
+    let StartRun::Started(started) = s.store.start_run(done.id, "job-1", None).await.unwrap()
+    else {
         panic!("not started")
     };
     assert_eq!(started.status, SessionStatus::Queued);
@@ -129,12 +131,15 @@ async fn start_run_moves_to_queued_once(s: Subject) {
         (Counts::default(), 0, None)
     );
 
-    match s.other.start_run(done.id, "job-2").await.unwrap() {
+    match s.other.start_run(done.id, "job-2", None).await.unwrap() {
         StartRun::Busy(b) => assert_eq!(b.job_id.as_deref(), Some("job-1")),
         other => panic!("expected busy, got {other:?}"),
     }
     assert_eq!(
-        s.store.start_run(SessionId::random(), "x").await.unwrap(),
+        s.store
+            .start_run(SessionId::random(), "x", None)
+            .await
+            .unwrap(),
         StartRun::Missing
     );
 
@@ -149,7 +154,7 @@ async fn start_run_moves_to_queued_once(s: Subject) {
         };
         tokio::spawn(async move {
             store
-                .start_run(fresh.id, &format!("job-{i}"))
+                .start_run(fresh.id, &format!("job-{i}"), None)
                 .await
                 .unwrap()
         })
@@ -165,7 +170,7 @@ async fn start_run_moves_to_queued_once(s: Subject) {
 async fn update_applies_only_to_the_current_run(s: Subject) {
     let base = session();
     s.store.create(&base).await.unwrap();
-    let StartRun::Started(run) = s.store.start_run(base.id, "j").await.unwrap() else {
+    let StartRun::Started(run) = s.store.start_run(base.id, "j", None).await.unwrap() else {
         panic!()
     };
     let finish = Update {
@@ -413,4 +418,42 @@ async fn census_counts_by_status_and_finds_the_oldest(s: Subject) {
         (2, 1, 0)
     );
     assert_eq!(c.oldest_last_seen_ms, Some(old.last_seen_at_ms));
+}
+
+async fn a_queued_run_can_be_taken_over_only_under_its_job_id(s: Subject) {
+    let x = session();
+    s.store.create(&x).await.unwrap();
+    assert!(matches!(
+        s.store.start_run(x.id, "job-1", None).await.unwrap(),
+        StartRun::Started(_)
+    ));
+    assert!(matches!(
+        s.store
+            .start_run(x.id, "job-2", Some("job-other"))
+            .await
+            .unwrap(),
+        StartRun::Busy(_)
+    ));
+    let StartRun::Started(taken) = s
+        .other
+        .start_run(x.id, "job-2", Some("job-1"))
+        .await
+        .unwrap()
+    else {
+        panic!("not taken over")
+    };
+    assert_eq!((taken.job_id.as_deref(), taken.attempt), (Some("job-2"), 2));
+    // Processing runs are never taken over.
+    let busy = Update {
+        status: Some(SessionStatus::Processing),
+        ..Update::default()
+    };
+    s.store.update(x.id, &busy).await.unwrap();
+    assert!(matches!(
+        s.store
+            .start_run(x.id, "job-3", Some("job-2"))
+            .await
+            .unwrap(),
+        StartRun::Busy(_)
+    ));
 }

@@ -9,7 +9,7 @@ use maplink::{
     jobs::ConvertJob,
     session::{StartRun, Update},
 };
-use maplink_worker::queue::producer::new_task_id;
+use maplink_worker::queue::producer::{new_task_id, task_age_ms};
 
 use crate::{
     access::Submitter,
@@ -55,15 +55,51 @@ pub async fn touch(state: &AppState, who: &Submitter, id: SessionId) -> ApiResul
     }
 }
 
-/// Queues a new run. Conflicts while a run is queued or processing.
+/// A queued run's job counts as lost when it is older than this and not on the queue
+/// (the grace covers a request that is between marking the run and pushing its job).
+const STUCK_AFTER_MS: i64 = 30_000;
+
+/// The job id of a `queued` session whose job is not on the queue, if that is the case.
+async fn stuck_job(state: &AppState, s: &Session) -> Option<String> {
+    let job = s
+        .job_id
+        .as_deref()
+        .filter(|_| s.status == SessionStatus::Queued)?;
+    if task_age_ms(job)? < STUCK_AFTER_MS {
+        return None;
+    }
+    match state.queue.has_task(job).await {
+        Ok(false) => Some(job.to_owned()),
+        Ok(true) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check the queue for a job");
+            None
+        }
+    }
+}
+
+/// Queues a new run. Conflicts while a run is queued or processing (unless the queued
+/// run's job was lost).
 pub async fn process(state: &AppState, who: &Submitter, id: SessionId) -> ApiResult<Session> {
     check_visible(state, who, id).await?;
     let task_id = new_task_id();
-    let session = match state.sessions.start_run(id, &task_id).await? {
+    let session = match state.sessions.start_run(id, &task_id, None).await? {
         StartRun::Started(s) => s,
-        StartRun::Busy(_) => {
-            return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING));
-        }
+        StartRun::Busy(s) => match stuck_job(state, &s).await {
+            // The previous request died between marking the run and queueing its job:
+            // nothing would ever process it, so this request takes the run over.
+            Some(stuck) => match state.sessions.start_run(id, &task_id, Some(&stuck)).await? {
+                StartRun::Started(s) => {
+                    tracing::warn!(session = %id, stuck_job = %stuck, "replaced a queued run whose job never reached the queue");
+                    s
+                }
+                StartRun::Busy(_) => {
+                    return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING));
+                }
+                StartRun::Missing => return Err(not_found(state, id).await),
+            },
+            None => return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING)),
+        },
         StartRun::Missing => return Err(not_found(state, id).await),
     };
     if let Err(e) = state

@@ -112,8 +112,15 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn touch(&self, id: SessionId) -> Result<Option<Session>>;
 
     /// Atomically moves a session that is not queued or processing to `queued` for a
-    /// new run: `attempt + 1`, the given job id, progress and counts reset.
-    async fn start_run(&self, id: SessionId, job_id: &str) -> Result<StartRun>;
+    /// new run: `attempt + 1`, the given job id, progress and counts reset. With
+    /// `replacing`, a session still `queued` under exactly that job id is taken over
+    /// too (its job never reached the queue).
+    async fn start_run(
+        &self,
+        id: SessionId,
+        job_id: &str,
+        replacing: Option<&str>,
+    ) -> Result<StartRun>;
 
     async fn update(&self, id: SessionId, update: &Update) -> Result<UpdateOutcome>;
 

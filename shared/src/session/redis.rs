@@ -45,14 +45,15 @@ return redis.call('HGETALL', KEYS[1])
     )
 });
 
-/// KEYS: session hash, index. ARGV: id, now, job id.
+/// KEYS: session hash, index. ARGV: id, now, job id, job id to replace ('' = none).
 /// Returns {0} missing, {1, hash} started, {2, hash} busy.
 static START_RUN: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'queued' or status == 'processing' then
+local stuck = status == 'queued' and ARGV[4] ~= '' and redis.call('HGET', KEYS[1], 'job_id') == ARGV[4]
+if (status == 'queued' or status == 'processing') and not stuck then
   return {2, redis.call('HGETALL', KEYS[1])}
 end
 redis.call('HINCRBY', KEYS[1], 'attempt', 1)
@@ -316,7 +317,12 @@ impl SessionStore for RedisSessionStore {
         hash_from_value(v)
     }
 
-    async fn start_run(&self, id: SessionId, job_id: &str) -> Result<StartRun> {
+    async fn start_run(
+        &self,
+        id: SessionId,
+        job_id: &str,
+        replacing: Option<&str>,
+    ) -> Result<StartRun> {
         let mut conn = self.conn.clone();
         let v: Vec<redis::Value> = START_RUN
             .key(session_key(id))
@@ -324,6 +330,7 @@ impl SessionStore for RedisSessionStore {
             .arg(id.to_string())
             .arg(now_ms())
             .arg(job_id)
+            .arg(replacing.unwrap_or_default())
             .invoke_async(&mut conn)
             .await?;
         let mut it = v.into_iter();

@@ -185,16 +185,24 @@ impl SessionStore for SqliteSessionStore {
         row.as_ref().map(from_row).transpose()
     }
 
-    async fn start_run(&self, id: SessionId, job_id: &str) -> Result<StartRun> {
+    async fn start_run(
+        &self,
+        id: SessionId,
+        job_id: &str,
+        replacing: Option<&str>,
+    ) -> Result<StartRun> {
         let row = sqlx::query(
             "UPDATE sessions SET status = 'queued', attempt = attempt + 1, job_id = ?,
                 progress = 0, successful = 0, failed = 0, skipped = 0, error = NULL,
                 last_seen_at_ms = ?
-             WHERE id = ? AND status NOT IN ('queued', 'processing') RETURNING *",
+             WHERE id = ? AND (status NOT IN ('queued', 'processing') OR (status = 'queued' AND job_id = ?))
+             RETURNING *",
         )
         .bind(job_id)
         .bind(now_ms())
         .bind(id.to_string())
+        // NULL never equals a job id: without `replacing`, queued sessions stay busy.
+        .bind(replacing)
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = row {

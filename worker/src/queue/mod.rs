@@ -195,6 +195,27 @@ impl QueueBackend {
         }
     }
 
+    /// Whether a task with this id is on the queue (in any state).
+    pub async fn has_task(&self, task_id: &str) -> Result<bool, String> {
+        match self {
+            Self::Redis(conn) => {
+                let config = apalis_redis::Config::default().queue(CONVERT_QUEUE);
+                redis::cmd("HEXISTS")
+                    .arg(config.job_data_hash())
+                    .arg(task_id)
+                    .query_async::<bool>(&mut conn.clone())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Self::Sqlite(pool) => sqlx::query("SELECT 1 FROM Jobs WHERE id = ?")
+                .bind(task_id)
+                .fetch_optional(pool)
+                .await
+                .map(|r| r.is_some())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     /// A producer for this backend.
     pub fn producer(&self, settings: &Settings) -> Producer {
         match self {

@@ -25,6 +25,13 @@ pub fn new_task_id() -> String {
     Ulid::generate().to_string()
 }
 
+/// How long ago a task id was minted (ids are ULIDs, which carry their creation time).
+pub fn task_age_ms(task_id: &str) -> Option<i64> {
+    let id: Ulid = task_id.parse().ok()?;
+    let created = i64::try_from(id.timestamp_ms()).ok()?;
+    Some(maplink::domain::now_ms() - created)
+}
+
 impl Producer {
     pub async fn enqueue(&self, job: ConvertJob, task_id: &str) -> Result<(), EnqueueError> {
         let id: Ulid = task_id
