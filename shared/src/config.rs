@@ -366,10 +366,6 @@ impl Settings {
         Ok(())
     }
 
-    pub fn session_ttl(&self) -> Duration {
-        Duration::from_secs(self.session_ttl_secs)
-    }
-
     pub fn session_ttl_ms(&self) -> i64 {
         i64::try_from(self.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
     }

@@ -94,10 +94,6 @@ impl Proc {
         }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or_default()
-    }
-
     /// SIGKILL: no chance to clean up, as in a crash.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
