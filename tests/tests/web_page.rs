@@ -299,3 +299,50 @@ async fn a_dropped_file_is_uploaded_and_the_session_can_be_renewed() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_during_a_run_picks_the_session_up_again() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.row_delay_ms = 80).await;
+    let browser = Browser::start().await;
+    let files = tempfile::tempdir().unwrap();
+    browser.goto(&app.url("/")).await;
+    browser
+        .send_keys(
+            "#file",
+            &write_input(files.path(), "stores.xlsx", &sheets::seed_example_xlsx()),
+        )
+        .await;
+    browser
+        .wait_for("!document.getElementById('session').hidden", WAIT)
+        .await;
+    browser.click("#extract").await;
+    browser
+        .wait_for(
+            "Number(document.getElementById('bar').getAttribute('aria-valuenow')) > 0",
+            WAIT,
+        )
+        .await;
+
+    browser.goto(&app.url("/")).await; // the user reloads mid-run
+    browser
+        .wait_for("!document.getElementById('progress-card').hidden", WAIT)
+        .await;
+    assert_eq!(browser.text("#filename").await, "stores.xlsx");
+    assert_eq!(
+        browser
+            .text("#preview tbody tr:first-child td:first-child")
+            .await,
+        "Sandton City Mall"
+    );
+    browser
+        .wait_for("!document.getElementById('results').hidden", WAIT)
+        .await;
+    assert_eq!(browser.text("#stat-successful").await, "26");
+
+    browser.goto(&app.url("/")).await; // and once more after it finished
+    browser
+        .wait_for("!document.getElementById('results').hidden", WAIT)
+        .await;
+    assert_eq!(browser.text("#stat-failed").await, "2");
+    app.stop().await;
+}

@@ -156,6 +156,7 @@
       state.lastEventId = null;
       setSession(s);
       renderPreview(s.preview_columns, s.preview_data);
+      remember(s);
       $("session").hidden = false;
       $("extract").disabled = false;
       $("extract").focus();
@@ -224,6 +225,41 @@
     }
   }
 
+  // --- surviving a reload ------------------------------------------------------------
+  // The session id and preview are kept for this tab, so a reload (or a crashed tab
+  // restored) picks the session up where it is: preview, a run in progress, or results.
+  function remember(s) {
+    sessionStorage.setItem("maplink-session", JSON.stringify({ id: s.session_id, columns: s.preview_columns, rows: s.preview_data }));
+  }
+  async function restore() {
+    let saved;
+    try { saved = JSON.parse(sessionStorage.getItem("maplink-session") || "null"); } catch (e) { saved = null; }
+    if (!saved || !saved.id) return;
+    state.id = saved.id;
+    let s;
+    try {
+      s = await api("GET", "/api/v1/sessions/" + encodeURIComponent(saved.id));
+    } catch (e) {
+      sessionStorage.removeItem("maplink-session");
+      state.id = null;
+      if (e.status === 404) show(e.message);
+      return;
+    }
+    setSession(s);
+    renderPreview(saved.columns || [], saved.rows || []);
+    $("session").hidden = false;
+    if (s.status === "queued" || s.status === "processing") {
+      $("extract").disabled = true;
+      $("progress-card").hidden = false;
+      setProgress(s.progress.done, s.progress.total, s.progress.percent, null);
+      follow();
+    } else if (s.status === "completed") {
+      await showResults();
+    } else if (s.status === "failed" && s.error) {
+      show(s.error);
+    }
+  }
+
   // --- wiring -----------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", () => {
     $("file").addEventListener("change", (e) => upload(e.target.files[0]));
@@ -241,5 +277,6 @@
       show("Token saved for this tab. Please repeat your last step.", "info");
     });
     setInterval(tick, 1000);
+    restore().catch((e) => show(e.message || String(e)));
   });
 })();
