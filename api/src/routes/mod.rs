@@ -52,8 +52,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts every request by matched route template (never the raw path: ids would make
-/// unbounded label values), method and status, and times it.
+/// Runs every request in a `request` span (method and matched route), counts it by
+/// route template (never the raw path: ids would make unbounded label values), method
+/// and status, and times it.
 async fn http_metrics(
     req: axum::extract::Request,
     next: middleware::Next,
@@ -64,7 +65,8 @@ async fn http_metrics(
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().as_str().to_owned();
     let started = std::time::Instant::now();
-    let response = next.run(req).await;
+    let span = tracing::info_span!("request", method = %method, route = %route);
+    let response = tracing::Instrument::instrument(next.run(req), span).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!(maplink::metrics::HTTP_REQUESTS, "route" => route.clone(), "method" => method.clone(), "status" => status)
         .increment(1);

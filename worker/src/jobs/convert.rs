@@ -42,6 +42,7 @@ pub enum Outcome {
 }
 
 /// Runs one job. `Err` is a transient failure (store or file I/O) worth retrying.
+#[tracing::instrument(name = "job", skip_all, fields(session = %job.session_id, run = job.run))]
 pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error> {
     let id = job.session_id;
     let Some(session) = state.sessions.get(id).await? else {
