@@ -11,6 +11,19 @@ use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Uploads the worked example through the page's file input and waits for the preview.
+async fn upload_worked_example(browser: &Browser, dir: &std::path::Path) {
+    browser
+        .send_keys(
+            "#file",
+            &write_input(dir, "stores.xlsx", &sheets::seed_example_xlsx()),
+        )
+        .await;
+    browser
+        .wait_for("!document.getElementById('session').hidden", WAIT)
+        .await;
+}
+
 fn write_input(dir: &std::path::Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
@@ -25,15 +38,7 @@ async fn upload_preview_extract_results_and_download() {
     browser.goto(&app.url("/")).await;
     assert_eq!(browser.text("h1").await, "maplink");
 
-    browser
-        .send_keys(
-            "#file",
-            &write_input(files.path(), "stores.xlsx", &sheets::seed_example_xlsx()),
-        )
-        .await;
-    browser
-        .wait_for("!document.getElementById('session').hidden", WAIT)
-        .await;
+    upload_worked_example(&browser, files.path()).await;
     assert_eq!(browser.text("#rowcount").await, "30");
     assert_eq!(browser.text("#mapcol").await, "Maps link");
     assert_eq!(
@@ -228,15 +233,7 @@ async fn the_page_fits_a_phone_and_works_from_the_keyboard() {
     let files = tempfile::tempdir().unwrap();
     browser.resize(390, 844).await;
     browser.goto(&app.url("/")).await;
-    browser
-        .send_keys(
-            "#file",
-            &write_input(files.path(), "stores.xlsx", &sheets::seed_example_xlsx()),
-        )
-        .await;
-    browser
-        .wait_for("!document.getElementById('session').hidden", WAIT)
-        .await;
+    upload_worked_example(&browser, files.path()).await;
     // Wide tables scroll inside their own box; the page itself does not scroll sideways.
     let overflow = browser
         .script(
@@ -306,15 +303,7 @@ async fn a_reload_during_a_run_picks_the_session_up_again() {
     let browser = Browser::start().await;
     let files = tempfile::tempdir().unwrap();
     browser.goto(&app.url("/")).await;
-    browser
-        .send_keys(
-            "#file",
-            &write_input(files.path(), "stores.xlsx", &sheets::seed_example_xlsx()),
-        )
-        .await;
-    browser
-        .wait_for("!document.getElementById('session').hidden", WAIT)
-        .await;
+    upload_worked_example(&browser, files.path()).await;
     browser.click("#extract").await;
     browser
         .wait_for(
