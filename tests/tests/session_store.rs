@@ -78,6 +78,7 @@ conformance!(
     cleanup_history_is_capped_and_newest_first,
     schedule_ticks_are_claimed_once,
     a_queued_run_can_be_taken_over_only_under_its_job_id,
+    idle_queued_sessions_are_listed_with_their_jobs,
     census_counts_by_status_and_finds_the_oldest,
 );
 
@@ -456,4 +457,23 @@ async fn a_queued_run_can_be_taken_over_only_under_its_job_id(s: Subject) {
             .unwrap(),
         StartRun::Busy(_)
     ));
+}
+
+async fn idle_queued_sessions_are_listed_with_their_jobs(s: Subject) {
+    let waiting = idle_session(30_000);
+    let fresh = session();
+    let idle_done = idle_session(30_000);
+    for x in [&waiting, &fresh, &idle_done] {
+        s.store.create(x).await.unwrap();
+    }
+    s.store.start_run(waiting.id, "job-w", None).await.unwrap();
+    s.store.start_run(fresh.id, "job-f", None).await.unwrap();
+    let listed = s.other.queued_idle(0, 10).await.unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.contains(&(waiting.id, "job-w".to_owned())));
+    assert!(
+        s.other.queued_idle(60_000, 10).await.unwrap().is_empty(),
+        "both were seen just now"
+    );
+    assert_eq!(s.other.queued_idle(0, 1).await.unwrap().len(), 1, "limit");
 }

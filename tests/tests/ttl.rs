@@ -153,3 +153,51 @@ async fn deleting_a_running_session_cancels_its_job() {
     );
     app.stop().await;
 }
+
+/// A session waiting in a backlog longer than its TTL is not expired while its job is
+/// still on the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_session_survives_a_backlog_longer_than_the_ttl() {
+    let redis = std::sync::Arc::new(maplink_tests::RedisServer::start());
+    // An API with no workers: the job stays on the queue.
+    let app = TestApp::spawn_on(Some(redis.clone()), false, short_ttl).await;
+    let created = app.upload_ok("a.xlsx", sheets::seed_example_xlsx()).await;
+    let id = created["session_id"].as_str().unwrap().to_owned();
+    let sid: SessionId = id.parse().unwrap();
+    assert_eq!(app.process(&id).await.status(), 202);
+    // A process that only runs the cleanup schedule.
+    let conn = maplink_worker::queue::QueueBackend::connect_redis(&redis.url())
+        .await
+        .unwrap();
+    let backend = maplink_worker::queue::QueueBackend::Redis(conn.clone());
+    let state = maplink_worker::WorkerState::new(
+        &backend,
+        std::sync::Arc::new(maplink::session::RedisSessionStore::from_connection(conn)),
+        app.files.clone(),
+        std::sync::Arc::new(app.settings.clone()),
+        "cleanup-only".into(),
+    )
+    .await
+    .unwrap();
+    let (trigger, shutdown) = maplink::shutdown::Shutdown::new();
+    let roles = maplink_worker::runtime::Roles {
+        convert: false,
+        cleanup: true,
+    };
+    let cleaner = tokio::spawn(maplink_worker::runtime::run(
+        state, backend, roles, shutdown,
+    ));
+
+    let store = app.store().await;
+    tokio::time::sleep(Duration::from_secs(6)).await; // three TTLs without anyone looking
+    let s = store
+        .get(sid)
+        .await
+        .unwrap()
+        .expect("the queued session was expired");
+    assert_eq!(s.status, SessionStatus::Queued);
+    assert!(app.files.session_dir(sid).exists());
+    trigger.trigger();
+    let _ = cleaner.await;
+    app.stop().await;
+}

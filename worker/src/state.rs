@@ -19,6 +19,8 @@ pub struct WorkerState {
     pub resolver: Arc<Resolver>,
     pub events: Arc<dyn EventLog>,
     pub ops: Arc<dyn OpsStore>,
+    /// The queue this process works on (cleanup asks it whether queued jobs exist).
+    pub queue: QueueBackend,
     /// Jobs this process is running now, and has finished since it started.
     pub in_flight: Arc<AtomicU64>,
     pub jobs_done: Arc<AtomicU64>,
@@ -46,6 +48,7 @@ impl WorkerState {
             resolver: Arc::new(resolver),
             events,
             ops,
+            queue: backend.clone(),
             in_flight: Arc::default(),
             jobs_done: Arc::default(),
             process_name: process_name.into(),

@@ -153,6 +153,11 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Claims are forgotten after `keep_ms`.
     async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool>;
 
+    /// Sessions `queued` and idle for longer than `idle_ms`, with their job ids (at most
+    /// `limit`, least recently seen first): cleanup keeps those whose job is still on
+    /// the queue alive, since a backlog is not the submitter's inactivity.
+    async fn queued_idle(&self, idle_ms: i64, limit: usize) -> Result<Vec<(SessionId, String)>>;
+
     /// Counts sessions by status (every status present, zero included) and finds the
     /// least recently seen one.
     async fn census(&self) -> Result<Census>;

@@ -141,6 +141,25 @@ fn update_invocation(id: SessionId, update: &Update) -> redis::ScriptInvocation<
     inv
 }
 
+/// KEYS: index. ARGV: cutoff, limit, session prefix. Returns {id, job id, …} of queued
+/// sessions last seen before the cutoff.
+static QUEUED_IDLE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+for _, id in ipairs(ids) do
+  local st = redis.call('HMGET', ARGV[3] .. id, 'status', 'job_id')
+  if st[1] == 'queued' and st[2] and st[2] ~= '' then
+    table.insert(out, id); table.insert(out, st[2])
+    if #out >= 2 * tonumber(ARGV[2]) then break end
+  end
+end
+return out
+"#,
+    )
+});
+
 /// KEYS: index. ARGV: session prefix. Returns {oldest score or false, status, count, …}.
 /// O(sessions) inside Redis; live sessions are bounded by the TTL.
 static CENSUS: LazyLock<Script> = LazyLock::new(|| {
@@ -488,6 +507,25 @@ impl SessionStore for RedisSessionStore {
             })
             .await?;
         Ok(set.is_some())
+    }
+
+    async fn queued_idle(&self, idle_ms: i64, limit: usize) -> Result<Vec<(SessionId, String)>> {
+        let cutoff = now_ms() - idle_ms;
+        let flat: Vec<String> = self
+            .idempotent(|mut conn| async move {
+                QUEUED_IDLE
+                    .key(INDEX)
+                    .arg(cutoff)
+                    .arg(limit.max(1))
+                    .arg(SESSION_PREFIX)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        Ok(flat
+            .chunks(2)
+            .filter_map(|pair| Some((pair.first()?.parse().ok()?, pair.get(1)?.clone())))
+            .collect())
     }
 
     async fn census(&self) -> Result<Census> {

@@ -397,6 +397,26 @@ impl SessionStore for SqliteSessionStore {
         Ok(inserted == 1)
     }
 
+    async fn queued_idle(&self, idle_ms: i64, limit: usize) -> Result<Vec<(SessionId, String)>> {
+        let rows = sqlx::query(
+            "SELECT id, job_id FROM sessions WHERE status = 'queued' AND job_id IS NOT NULL AND last_seen_at_ms < ?
+             ORDER BY last_seen_at_ms LIMIT ?",
+        )
+        .bind(now_ms() - idle_ms)
+        .bind(i64::try_from(limit.max(1)).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.try_get::<&str, _>("id").ok()?.parse().ok()?,
+                    r.try_get("job_id").ok()?,
+                ))
+            })
+            .collect())
+    }
+
     async fn census(&self) -> Result<Census> {
         let mut census = Census::default();
         for status in crate::domain::SessionStatus::ALL {

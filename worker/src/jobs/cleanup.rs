@@ -25,6 +25,7 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
     let ttl_ms = state.settings.session_ttl_ms();
     let tombstone_ms =
         i64::try_from(state.settings.tombstone_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    keep_waiting_sessions(state, ttl_ms).await;
     let mut report = CleanupReport {
         ran_at_ms: now_ms(),
         runner: state.process_name.to_string(),
@@ -79,6 +80,26 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
     }
     sweep_orphans(state).await?;
     Ok(report)
+}
+
+/// Refreshes sessions that are `queued` behind a backlog, half a TTL before they would
+/// expire, as long as their job is still on the queue: waiting for a worker is not the
+/// submitter walking away. (A queued session whose job is gone is left to expire.)
+async fn keep_waiting_sessions(state: &WorkerState, ttl_ms: i64) {
+    let waiting = match state.sessions.queued_idle(ttl_ms / 2, CLAIM_BATCH).await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list queued sessions");
+            return;
+        }
+    };
+    for (id, job) in waiting {
+        if matches!(state.queue.has_task(&job).await, Ok(true)) {
+            if let Err(e) = state.sessions.touch(id).await {
+                tracing::warn!(session = %id, error = %e, "could not refresh a queued session");
+            }
+        }
+    }
 }
 
 /// Removes session directories that have no session record and have not changed for
