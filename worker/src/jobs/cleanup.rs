@@ -94,10 +94,10 @@ async fn keep_waiting_sessions(state: &WorkerState, ttl_ms: i64) {
         }
     };
     for (id, job) in waiting {
-        if matches!(state.queue.has_task(&job).await, Ok(true)) {
-            if let Err(e) = state.sessions.touch(id).await {
-                tracing::warn!(session = %id, error = %e, "could not refresh a queued session");
-            }
+        if matches!(state.queue.has_task(&job).await, Ok(true))
+            && let Err(e) = state.sessions.touch(id).await
+        {
+            tracing::warn!(session = %id, error = %e, "could not refresh a queued session");
         }
     }
 }
