@@ -468,6 +468,8 @@ async fn idle_queued_sessions_are_listed_with_their_jobs(s: Subject) {
     }
     s.store.start_run(waiting.id, "job-w", None).await.unwrap();
     s.store.start_run(fresh.id, "job-f", None).await.unwrap();
+    // Idle means seen strictly before now: let a few milliseconds pass.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let listed = s.other.queued_idle(0, 10).await.unwrap();
     assert_eq!(listed.len(), 2, "{listed:?}");
     assert!(listed.contains(&(waiting.id, "job-w".to_owned())));
