@@ -56,6 +56,24 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     }
 }
 
+/// `POST <base>/api/v1/sessions` with `bytes` as the `file` part: for an API started
+/// by a test in-process or as a binary.
+pub async fn upload_to(
+    client: &reqwest::Client,
+    base: &str,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> Response {
+    let part = multipart::Part::bytes(bytes).file_name(filename.to_owned());
+    let form = multipart::Form::new().part("file", part);
+    client
+        .post(format!("{base}/api/v1/sessions"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload request")
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await
@@ -174,14 +192,7 @@ impl TestApp {
     }
 
     pub async fn upload(&self, filename: &str, bytes: Vec<u8>) -> Response {
-        let part = multipart::Part::bytes(bytes).file_name(filename.to_owned());
-        let form = multipart::Form::new().part("file", part);
-        self.client
-            .post(self.url("/api/v1/sessions"))
-            .multipart(form)
-            .send()
-            .await
-            .expect("upload request")
+        upload_to(&self.client, &self.url(""), filename, bytes).await
     }
 
     /// Uploads and returns the created session's JSON, asserting 201.

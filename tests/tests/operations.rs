@@ -16,6 +16,7 @@ use maplink::{
 };
 use maplink_tests::{
     RedisServer, TestApp,
+    api::upload_to,
     binaries::{start_worker, worker_env},
     browser::{Browser, artifact},
     eventually, prom, sheets,
@@ -338,19 +339,12 @@ async fn the_local_cluster_script_starts_converts_and_stops() {
 
     let client = maplink_tests::http_client();
     let base = format!("http://127.0.0.1:{api_port}");
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(sheets::seed_example_xlsx()).file_name("a.xlsx"),
-    );
-    let created: serde_json::Value = client
-        .post(format!("{base}/api/v1/sessions"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: serde_json::Value =
+        upload_to(&client, &base, "a.xlsx", sheets::seed_example_xlsx())
+            .await
+            .json()
+            .await
+            .unwrap();
     let id = created["session_id"].as_str().unwrap().to_owned();
     assert_eq!(
         client

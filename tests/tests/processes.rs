@@ -10,10 +10,10 @@ use maplink::{
 };
 use maplink_tests::{
     RedisServer,
+    api::upload_to,
     binaries::{Proc, start_worker, worker_env},
     eventually, sheets,
 };
-use reqwest::multipart;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,19 +49,16 @@ async fn the_embedded_api_binary_serves_processes_and_cleans_up() {
         200
     );
 
-    let form = multipart::Form::new().part(
-        "file",
-        multipart::Part::bytes(sheets::seed_example_xlsx()).file_name("sites.xlsx"),
-    );
-    let created: Value = client
-        .post(url("/api/v1/sessions"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: serde_json::Value = upload_to(
+        &client,
+        &format!("http://{addr}"),
+        "sites.xlsx",
+        sheets::seed_example_xlsx(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let id = created["session_id"].as_str().unwrap().to_owned();
     let r = client
         .post(url(&format!("/api/v1/sessions/{id}/process")))

@@ -6,3 +6,14 @@ pub mod results;
 pub mod sessions;
 pub mod upload;
 pub mod views;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Runs file or sheet work on a blocking thread; a panicked task is an internal error.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> maplink::Result<T> + Send + 'static,
+) -> ApiResult<T> {
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??)
+}

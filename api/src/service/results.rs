@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::{
     error::{ApiError, ApiResult},
+    service::blocking,
     service::sessions::NOT_PROCESSED,
     state::AppState,
 };
@@ -32,14 +33,6 @@ impl From<RowOutcome> for RowView {
             row,
         }
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> maplink::Result<T> + Send + 'static,
-) -> ApiResult<T> {
-    Ok(tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??)
 }
 
 /// The per-row log of the last completed run.

@@ -14,6 +14,7 @@ use maplink_worker::queue::producer::{new_task_id, task_age_ms};
 use crate::{
     access::Submitter,
     error::{ApiError, ApiResult},
+    service::blocking,
     state::AppState,
 };
 
@@ -197,9 +198,7 @@ pub async fn download(
     }
     let files = state.files.clone();
     let file = rows.file(session.format);
-    let bytes = tokio::task::spawn_blocking(move || files.read(id, file))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let bytes = blocking(move || files.read(id, file)).await?;
     Ok((session, bytes))
 }
 
@@ -213,9 +212,7 @@ pub async fn delete(state: &AppState, who: &Submitter, id: SessionId) -> ApiResu
         tracing::warn!(session = %id, error = %e, "could not remove the session's events");
     }
     let files = state.files.clone();
-    tokio::task::spawn_blocking(move || files.remove_session(id))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    blocking(move || files.remove_session(id)).await?;
     tracing::info!(session = %id, "session deleted");
     Ok(())
 }

@@ -11,6 +11,7 @@ use maplink::{
 use crate::{
     access::Submitter,
     error::{ApiError, ApiResult},
+    service::blocking,
     state::AppState,
 };
 
@@ -109,9 +110,7 @@ pub async fn upload(
     let size = bytes.len() as u64;
     let files = state.files.clone();
     let id = session.id;
-    tokio::task::spawn_blocking(move || files.write(id, SessionFile::Input(format), &bytes))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    blocking(move || files.write(id, SessionFile::Input(format), &bytes)).await?;
     state.sessions.create(&session).await?;
     metrics::counter!(maplink::metrics::UPLOADS).increment(1);
     metrics::counter!(maplink::metrics::UPLOAD_BYTES).increment(size);
