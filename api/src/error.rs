@@ -26,6 +26,9 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("upload larger than {limit} bytes")]
     TooLarge { limit: u64 },
+    /// The sheet is over a row, column, cell or text limit; the message names it.
+    #[error("{0}")]
+    SheetTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the request body took too long")]
@@ -36,6 +39,12 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// Every sheet thread is taken and the line for them is full.
+    #[error("busy reading other uploads")]
+    Busy,
+    /// A global quota (live sessions or stored bytes) is reached.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -60,11 +69,13 @@ impl ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::SessionNotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooLarge { .. } | Self::SheetTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy | Self::StorageFull(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +99,7 @@ impl ApiError {
                 "error": format!("File too large. The maximum upload size is {}.", human_bytes(*limit)),
                 "code": "payload_too_large",
             }),
+            Self::SheetTooLarge(message) => json!({ "error": message, "code": "sheet_too_large" }),
             Self::UnsupportedMediaType(message) => {
                 json!({ "error": message, "code": "unsupported_media_type" })
             }
@@ -102,6 +114,14 @@ impl ApiError {
             Self::Unavailable(_) => json!({
                 "error": "The service is temporarily unavailable. Please try again shortly.",
                 "code": "unavailable",
+            }),
+            Self::Busy => json!({
+                "error": "The service is busy reading other uploads. Please try again in a few seconds.",
+                "code": "busy",
+            }),
+            Self::StorageFull(_) => json!({
+                "error": "The service is holding as many files as it can right now. Please try again later.",
+                "code": "storage_full",
             }),
             Self::Internal(_) => json!({ "error": "Internal server error", "code": "internal" }),
         }
@@ -123,10 +143,11 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Internal(cause) => tracing::error!(%cause, "internal error"),
             Self::Unavailable(cause) => tracing::warn!(%cause, "dependency unavailable"),
+            Self::StorageFull(cause) => tracing::warn!(%cause, "upload refused: quota reached"),
             _ => {}
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if matches!(self, Self::Unavailable(_)) {
+        if matches!(self, Self::Unavailable(_) | Self::Busy | Self::StorageFull(_)) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
@@ -141,6 +162,11 @@ impl From<maplink::Error> for ApiError {
             maplink::Error::Redis(_) | maplink::Error::Sqlite(_) => {
                 Self::Unavailable(e.to_string())
             }
+            maplink::Error::TooLarge(message) => Self::SheetTooLarge(message),
+            maplink::Error::Sheet(reason) => Self::bad_request(
+                "unreadable_file",
+                format!("Error processing file: {reason}"),
+            ),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -60,6 +60,10 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", settings.bind))?;
         let addr = listener.local_addr()?;
+        let sheet_work = Arc::new(crate::service::sheet_work::SheetWork::new(
+            settings.sheet_work_threads,
+            settings.sheet_work_queue,
+        ));
         let state = AppState {
             events: queue.event_log().await?,
             sessions,
@@ -70,6 +74,8 @@ impl Application {
             settings,
             limiter: Default::default(),
             metrics: maplink::metrics::install(),
+            sheet_work,
+            usage: Default::default(),
         };
         let embedded = state.settings.redis_url.is_none();
         Ok(Self {

@@ -16,4 +16,8 @@ pub struct AppState {
     pub limiter: Arc<crate::limits::RateLimiter>,
     pub ops: Arc<dyn maplink::ops::OpsStore>,
     pub metrics: maplink::metrics::PrometheusHandle,
+    /// Sheet reading and checking, off the async runtime and bounded.
+    pub sheet_work: Arc<crate::service::sheet_work::SheetWork>,
+    /// Live sessions and stored bytes, for the global quotas.
+    pub usage: Arc<crate::service::usage::Usage>,
 }

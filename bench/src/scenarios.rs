@@ -26,7 +26,7 @@ fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Re
         resolver: Arc::new(Resolver::new(settings, cache).map_err(anyhow::Error::msg)?),
         concurrency: settings.resolve_concurrency,
         row_delay: Duration::ZERO,
-        max_unpacked: settings.max_unpacked_bytes,
+        limits: settings.sheet_limits(),
     })
 }
 

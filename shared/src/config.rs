@@ -50,8 +50,25 @@ pub struct Settings {
     /// Bearer token for `/metrics`, `/api/v1/ops/stats` (and so the `/ops` dashboard);
     /// unset = open.
     pub ops_token: Option<String>,
-    /// Largest total size the parts of an .xlsx may unpack to (zip bomb guard).
+    /// Largest total size the parts of an .xlsx may unpack to (zip bomb guard), and
+    /// the most text one workbook's cells may hold.
     pub max_unpacked_bytes: u64,
+    /// Rows of one sheet, header included (an .xlsx holds at most 1,048,576).
+    pub max_rows: u64,
+    /// Columns of one sheet (an .xlsx holds at most 16,384).
+    pub max_columns: u64,
+    /// Cells of one workbook, each row counted as wide as its last value.
+    pub max_cells: u64,
+    /// Uploads the API reads and checks at once (CPU work, on blocking threads); more
+    /// wait their turn, up to `sheet_work_queue`, and beyond that get 503.
+    pub sheet_work_threads: usize,
+    /// Uploads that may wait for a sheet thread; 0 = none wait.
+    pub sheet_work_queue: usize,
+    /// Live sessions the service keeps at most; uploads beyond get 503. 0 = no limit.
+    pub max_sessions: u64,
+    /// Bytes of session files the service keeps at most; uploads beyond get 503.
+    /// 0 = no limit.
+    pub max_stored_bytes: u64,
     pub worker_metrics_bind: String,
     pub log_format: LogFormat,
     /// Jobs one worker process runs at once.
@@ -132,7 +149,14 @@ impl Default for Settings {
             cleanup_interval_secs: 60,
             heartbeat_interval_secs: 5,
             max_upload_bytes: 16 * 1024 * 1024,
-            max_unpacked_bytes: 512 * 1024 * 1024,
+            max_unpacked_bytes: 256 * 1024 * 1024,
+            max_rows: 1_048_576,
+            max_columns: 1_024,
+            max_cells: 5_000_000,
+            sheet_work_threads: 2,
+            sheet_work_queue: 16,
+            max_sessions: 100_000,
+            max_stored_bytes: 20 * 1024 * 1024 * 1024,
             request_header_timeout_secs: 10,
             request_body_timeout_secs: 120,
             rate_limit_uploads_per_minute: 30,
@@ -190,6 +214,13 @@ const KEYS: &[(&str, Kind)] = &[
     ("heartbeat_interval_secs", Kind::Integer),
     ("max_upload_bytes", Kind::Integer),
     ("max_unpacked_bytes", Kind::Integer),
+    ("max_rows", Kind::Integer),
+    ("max_columns", Kind::Integer),
+    ("max_cells", Kind::Integer),
+    ("sheet_work_threads", Kind::Integer),
+    ("sheet_work_queue", Kind::Integer),
+    ("max_sessions", Kind::Integer),
+    ("max_stored_bytes", Kind::Integer),
     ("request_header_timeout_secs", Kind::Integer),
     ("request_body_timeout_secs", Kind::Integer),
     ("rate_limit_uploads_per_minute", Kind::Integer),
@@ -339,6 +370,22 @@ impl Settings {
         if self.submitter_tokens.iter().any(|t| t.len() < 16) {
             return bad("submitter_tokens must be at least 16 characters long".into());
         }
+        if self.max_rows < 2 || self.max_columns == 0 || self.max_cells == 0 {
+            return bad(
+                "max_rows must be at least 2 (a header and a row); max_columns and max_cells at least 1"
+                    .into(),
+            );
+        }
+        if self.max_columns > u64::from(crate::sheet::XLSX_MAX_COLUMNS) {
+            return bad(format!(
+                "max_columns ({}) is more than an .xlsx sheet can hold ({})",
+                self.max_columns,
+                crate::sheet::XLSX_MAX_COLUMNS
+            ));
+        }
+        if self.sheet_work_threads == 0 {
+            return bad("sheet_work_threads must be at least 1".into());
+        }
         if self.worker_concurrency == 0 || self.job_max_attempts == 0 {
             return bad("worker_concurrency and job_max_attempts must be at least 1".into());
         }
@@ -364,6 +411,16 @@ impl Settings {
             return bad("queue_heartbeat_secs, queue_missed_heartbeats and poll_interval_ms must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The limits every sheet read is held to.
+    pub fn sheet_limits(&self) -> crate::sheet::Limits {
+        crate::sheet::Limits {
+            max_rows: self.max_rows,
+            max_columns: self.max_columns,
+            max_cells: self.max_cells,
+            max_unpacked_bytes: self.max_unpacked_bytes,
+        }
     }
 
     pub fn session_ttl_ms(&self) -> i64 {

@@ -2,7 +2,7 @@
 //!
 //! Policy: variants describe *what kind* of failure happened so that callers (the HTTP
 //! edge, the job runner) can decide on status codes and retries without string matching.
-//! `Sheet` and `Invalid` carry messages written for users; the others carry causes that
+//! `Sheet`, `TooLarge` and `Invalid` carry messages written for users; the others carry causes that
 //! are logged, never shown.
 
 use std::path::PathBuf;
@@ -14,6 +14,10 @@ pub enum Error {
     /// The uploaded or stored sheet cannot be read; the message is shown to the user.
     #[error("{0}")]
     Sheet(String),
+    /// The uploaded or stored sheet is larger than a configured limit allows; the
+    /// message, shown to the user, names the limit and the size.
+    #[error("{0}")]
+    TooLarge(String),
     /// A value supplied by a caller is not acceptable; the message is shown to the user.
     #[error("{0}")]
     Invalid(String),

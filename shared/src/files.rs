@@ -125,6 +125,23 @@ impl FileStore {
 
     /// Session directories on disk with their last modification time; entries that are
     /// not session directories are ignored.
+    /// The bytes of every file of every session (for the global storage quota).
+    /// Walks the directories: call it now and then, not per request.
+    pub fn stored_bytes(&self) -> Result<u64> {
+        let entries = fs::read_dir(&self.root).map_err(|e| Error::io(&self.root, e))?;
+        let mut total = 0u64;
+        for dir in entries.flatten() {
+            // A session removed by cleanup mid-walk is simply not counted.
+            let Ok(files) = fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                total = total.saturating_add(file.metadata().map_or(0, |m| m.len()));
+            }
+        }
+        Ok(total)
+    }
+
     pub fn list_sessions(&self) -> Result<Vec<(SessionId, SystemTime)>> {
         let entries = fs::read_dir(&self.root).map_err(|e| Error::io(&self.root, e))?;
         let mut out = Vec::new();

@@ -138,7 +138,7 @@ async fn run(args: &Args) -> Result<(), String> {
         resolver: Arc::new(Resolver::new(&settings, None)?),
         concurrency: settings.resolve_concurrency,
         row_delay: Duration::from_millis(settings.row_delay_ms),
-        max_unpacked: settings.max_unpacked_bytes,
+        limits: settings.sheet_limits(),
     };
     let signals = Arc::new(RunSignals::default());
     let started = Instant::now();

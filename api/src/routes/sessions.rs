@@ -192,8 +192,7 @@ async fn rows(
     })?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let session = svc::touch(&state, &who, id).await?;
-    let log = results::row_log(&state, &session).await?;
-    let (total, page) = results::page(log, q.status, q.offset, limit);
+    let (total, page) = results::page(&state, &session, q.status, q.offset, limit).await?;
     Ok(Json(
         serde_json::json!({ "total": total, "offset": q.offset, "limit": limit, "rows": page }),
     ))

@@ -4,7 +4,9 @@
 pub mod events;
 pub mod results;
 pub mod sessions;
+pub mod sheet_work;
 pub mod upload;
+pub mod usage;
 pub mod views;
 
 use crate::error::{ApiError, ApiResult};

@@ -1,5 +1,11 @@
 //! A completed run's results as JSON: the per-row log (filtered and paged) and the
 //! processed sheet's rows.
+//!
+//! Both are bounded whatever the sheet's size: the per-row log is read line by line
+//! (a page of a million-row log costs one page of memory, not the log), and the inline
+//! results stop at a row count and a byte budget (the files hold everything).
+
+use std::io::BufRead;
 
 use maplink::{
     domain::{RowOutcome, RowStatus, Session},
@@ -15,8 +21,10 @@ use crate::{
     state::AppState,
 };
 
-/// Rows of the processed sheet returned inline at most (the file has them all).
+/// Rows of the processed sheet and of the per-row log returned inline at most.
 pub const MAX_INLINE_ROWS: usize = 10_000;
+/// About how many bytes of cell text the inline rows may carry.
+pub const MAX_INLINE_BYTES: usize = 8 * 1024 * 1024;
 
 /// One per-row log entry as the API shows it: the stored fields plus the Comments text.
 #[derive(Debug, Serialize)]
@@ -35,47 +43,49 @@ impl From<RowOutcome> for RowView {
     }
 }
 
-/// The per-row log of the last completed run.
-pub async fn row_log(state: &AppState, session: &Session) -> ApiResult<Vec<RowOutcome>> {
-    let files = state.files.clone();
-    let id = session.id;
-    if !files.exists(id, SessionFile::Rows)
+fn ensure_processed(state: &AppState, session: &Session) -> ApiResult<()> {
+    if !state.files.exists(session.id, SessionFile::Rows)
         || session.status != maplink::domain::SessionStatus::Completed
     {
         return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
     }
-    let bytes = blocking(move || files.read(id, SessionFile::Rows)).await?;
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str(l).map_err(|e| ApiError::Internal(format!("rows.jsonl: {e}")))
-        })
-        .collect()
+    Ok(())
 }
 
-/// Rows with `status` (all when `None`), from `offset`, at most `limit`; and how many
-/// match in all.
-pub fn page(
-    rows: Vec<RowOutcome>,
+/// Rows of the last completed run's log with `status` (all when `None`), from
+/// `offset`, at most `limit`; and how many match in all.
+pub async fn page(
+    state: &AppState,
+    session: &Session,
     status: Option<RowStatus>,
     offset: usize,
     limit: usize,
-) -> (usize, Vec<RowView>) {
-    let matching: Vec<RowOutcome> = rows
-        .into_iter()
-        .filter(|r| status.is_none_or(|s| r.status == s))
-        .collect();
-    let total = matching.len();
-    (
-        total,
-        matching
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(RowView::from)
-            .collect(),
-    )
+) -> ApiResult<(usize, Vec<RowView>)> {
+    ensure_processed(state, session)?;
+    let path = state.files.path(session.id, SessionFile::Rows);
+    let (total, rows) = blocking(move || {
+        let file = std::fs::File::open(&path).map_err(|e| maplink::Error::io(&path, e))?;
+        let mut total = 0usize;
+        let mut rows = Vec::new();
+        for line in std::io::BufReader::new(file).lines() {
+            let line = line.map_err(|e| maplink::Error::io(&path, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let row: RowOutcome = serde_json::from_str(&line)
+                .map_err(|e| maplink::Error::Corrupt(format!("rows.jsonl: {e}")))?;
+            if status.is_some_and(|s| row.status != s) {
+                continue;
+            }
+            if total >= offset && rows.len() < limit {
+                rows.push(row);
+            }
+            total += 1;
+        }
+        Ok((total, rows))
+    })
+    .await?;
+    Ok((total, rows.into_iter().map(RowView::from).collect()))
 }
 
 pub struct Full {
@@ -85,24 +95,26 @@ pub struct Full {
 }
 
 /// Everything `POST /process` answers with: the log and the processed rows (up to
-/// [`MAX_INLINE_ROWS`]), blanks as `null` and never a bare NaN.
+/// [`MAX_INLINE_ROWS`] and about [`MAX_INLINE_BYTES`]), blanks as `null` and never a
+/// bare NaN.
 pub async fn full(state: &AppState, session: &Session) -> ApiResult<Full> {
-    let log = row_log(state, session).await?;
+    let (_, log) = page(state, session, None, 0, MAX_INLINE_ROWS).await?;
     let files = state.files.clone();
-    let (id, format, max_unpacked) = (
-        session.id,
-        session.format,
-        state.settings.max_unpacked_bytes,
-    );
-    let (processed_columns, processed_data) = blocking(move || {
-        let bytes = files.read(id, SessionFile::Output(format))?;
-        let book = sheet::read(&bytes, format, max_unpacked)?;
-        let json = sheet::as_json(book.first(), MAX_INLINE_ROWS);
-        Ok((json.columns, json.rows))
-    })
-    .await?;
+    let (id, format) = (session.id, session.format);
+    // The output is the service's own file, already within the limits when it was an
+    // upload (plus the coordinate columns); the scan holds only the inline rows.
+    let limits = sheet::Limits::FORMAT;
+    let (processed_columns, processed_data) = state
+        .sheet_work
+        .run(move || {
+            let bytes = files.read(id, SessionFile::Output(format))?;
+            let scan = sheet::scan(&bytes, format, &limits, MAX_INLINE_ROWS)?;
+            let json = sheet::as_json(&scan.head, scan.width, MAX_INLINE_ROWS, MAX_INLINE_BYTES);
+            Ok((json.columns, json.rows))
+        })
+        .await?;
     Ok(Full {
-        processing_log: log.into_iter().map(RowView::from).collect(),
+        processing_log: log,
         processed_data,
         processed_columns,
     })

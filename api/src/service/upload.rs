@@ -56,6 +56,31 @@ async fn file_part(multipart: &mut Multipart, limit: u64) -> ApiResult<(String, 
     Err(ApiError::bad_request("no_file", "No file uploaded"))
 }
 
+/// Refuses an upload while the service holds as many sessions or bytes as it may.
+/// Checked before the file is read: a full service spends nothing on it.
+async fn check_quotas(state: &AppState, size: u64) -> ApiResult<()> {
+    let s = &state.settings;
+    if s.max_sessions > 0 {
+        let live = state.usage.live_sessions(state.sessions.as_ref()).await?;
+        if live >= s.max_sessions {
+            return Err(ApiError::StorageFull(format!(
+                "{live} live sessions, the limit is {}",
+                s.max_sessions
+            )));
+        }
+    }
+    if s.max_stored_bytes > 0 {
+        let stored = state.usage.stored_bytes(&state.files).await?;
+        if stored.saturating_add(size) > s.max_stored_bytes {
+            return Err(ApiError::StorageFull(format!(
+                "{stored} bytes stored, the limit is {}",
+                s.max_stored_bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub async fn upload(
     state: &AppState,
     who: &Submitter,
@@ -79,32 +104,27 @@ pub async fn upload(
             "Only .xlsx or .csv files are allowed",
         ));
     };
-    let max_unpacked = state.settings.max_unpacked_bytes;
-    // Parsing a workbook is CPU work: keep it off the async executor.
-    let (book, bytes) = tokio::task::spawn_blocking(move || {
-        sheet::read(&bytes, format, max_unpacked).map(|book| (book, bytes))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| match e {
-        maplink::Error::Sheet(reason) => ApiError::bad_request(
-            "unreadable_file",
-            format!("Error processing file: {reason}"),
-        ),
-        other => other.into(),
-    })?;
-    let columns = sheet::find_columns(book.first().header())
+    check_quotas(state, bytes.len() as u64).await?;
+    let limits = state.settings.sheet_limits();
+    // Reading and checking a workbook is CPU work: on the bounded sheet pool, never on
+    // the async executor. Only the header and the preview rows are kept.
+    let (scan, bytes) = state
+        .sheet_work
+        .run(move || {
+            sheet::scan(&bytes, format, &limits, sheet::PREVIEW_ROWS).map(|scan| (scan, bytes))
+        })
+        .await?;
+    let columns = sheet::find_columns(scan.head.header())
         .map_err(|e| ApiError::bad_request("missing_columns", e.to_string()))?;
 
-    let first = book.first();
     let mut session = Session::new(
         filename.trim(),
         format,
         &columns.map_header,
-        first.data_len() as u64,
+        scan.data_rows,
     );
     session.owner = who.0.clone();
-    let preview = sheet::preview(first);
+    let preview = sheet::preview(&scan.head, scan.width);
     // The file is written before the record exists: a crash in between leaves only a
     // directory without a session, which the orphan sweep removes.
     let size = bytes.len() as u64;
@@ -112,6 +132,7 @@ pub async fn upload(
     let id = session.id;
     blocking(move || files.write(id, SessionFile::Input(format), &bytes)).await?;
     state.sessions.create(&session).await?;
+    state.usage.added(size).await;
     metrics::counter!(maplink::metrics::UPLOADS).increment(1);
     metrics::counter!(maplink::metrics::UPLOAD_BYTES).increment(size);
     metrics::counter!(maplink::metrics::SESSIONS_CREATED).increment(1);

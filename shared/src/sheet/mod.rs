@@ -2,18 +2,24 @@
 //! Name / Region columns, build the upload preview, and write the filled-in output.
 //!
 //! Only the first worksheet is processed; the others are carried through unchanged.
+//! Every read is bounded by [`Limits`] (rows, columns, cells, text), checked while the
+//! file is read.
 
 mod cell;
 mod columns;
+mod limits;
 mod preview;
 mod read;
+mod scan;
 mod write;
 mod zip_guard;
 
 pub use cell::Cell;
 pub use columns::{Columns, OutputColumns, find_columns};
-pub use preview::{Preview, as_json, column_names, preview};
+pub use limits::{Limits, XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, mib, thousands};
+pub use preview::{PREVIEW_ROWS, Preview, as_json, column_names, preview, shorten};
 pub use read::read;
+pub use scan::{Scan, scan};
 pub use write::write;
 
 use crate::domain::FileFormat;

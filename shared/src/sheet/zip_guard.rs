@@ -5,8 +5,12 @@
 //! The declared sizes are what is checked; the zip reader stops at the declared size
 //! and verifies the checksum, so an entry that lies about its size fails to read
 //! rather than inflating without bound.
+//!
+//! The shared-string table's declared count is checked too: the reader reserves room
+//! for that many strings up front, so `uniqueCount="99999999999"` in a 2 KB file would
+//! otherwise ask for terabytes and abort the process.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use crate::{Error, Result};
 
@@ -39,10 +43,15 @@ pub fn check(bytes: &[u8], max_unpacked: u64) -> Result<()> {
         )));
     }
     let mut total: u64 = 0;
+    let mut shared_strings = Vec::new();
     for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(|_| {
-            Error::Sheet("the file is not a valid .xlsx workbook (a part is damaged)".into())
-        })?;
+        let entry = archive.by_index_raw(i).map_err(|_| damaged())?;
+        if entry
+            .name()
+            .is_ok_and(|n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"))
+        {
+            shared_strings.push(i);
+        }
         total = total.saturating_add(entry.size());
         if total > max_unpacked {
             return Err(Error::Sheet(format!(
@@ -51,5 +60,56 @@ pub fn check(bytes: &[u8], max_unpacked: u64) -> Result<()> {
             )));
         }
     }
+    for i in shared_strings {
+        let entry = archive.by_index(i).map_err(|_| damaged())?;
+        let size = entry.size();
+        // The count sits in the opening tag, within the first bytes of the part.
+        let mut head = Vec::with_capacity(4096);
+        entry
+            .take(4096)
+            .read_to_end(&mut head)
+            .map_err(|_| damaged())?;
+        if let Some(count) = declared_count(&head) {
+            // Each string takes at least `<si/>`, five bytes.
+            if count > size / 5 + 1 {
+                return Err(damaged());
+            }
+        }
+    }
     Ok(())
+}
+
+fn damaged() -> Error {
+    Error::Sheet("the file is not a valid .xlsx workbook (a part is damaged)".into())
+}
+
+/// The `uniqueCount` attribute of the `<sst>` tag, if the head of the part has one.
+fn declared_count(head: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(head);
+    let sst = &text[text.find("<sst")?..];
+    let tag = &sst[..sst.find('>').unwrap_or(sst.len())];
+    let value = tag.split("uniqueCount=").nth(1)?;
+    let digits: String = value
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    // Too many digits for a u64 is certainly more strings than the part holds.
+    Some(digits.parse().unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_declared_string_count_is_read_from_the_opening_tag() {
+        let head = br#"<?xml version="1.0"?><sst xmlns="x" count="3" uniqueCount="2"><si>"#;
+        assert_eq!(declared_count(head), Some(2));
+        assert_eq!(
+            declared_count(b"<sst uniqueCount='99999999999999999999999'>"),
+            Some(u64::MAX)
+        );
+        assert_eq!(declared_count(b"<sst count=\"4\">"), None);
+    }
 }

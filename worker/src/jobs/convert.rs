@@ -247,7 +247,7 @@ async fn convert_files(
         resolver: state.resolver.clone(),
         concurrency: state.settings.resolve_concurrency,
         row_delay: Duration::from_millis(state.settings.row_delay_ms),
-        max_unpacked: state.settings.max_unpacked_bytes,
+        limits: state.settings.sheet_limits(),
     };
     let Some(converted) = pipeline::convert(bytes, format, &opts, signals).await? else {
         return Ok(None);

@@ -32,8 +32,8 @@ pub struct Options {
     pub concurrency: usize,
     /// Pause per planned row (rehearsing long runs).
     pub row_delay: Duration,
-    /// Largest size an .xlsx may unpack to.
-    pub max_unpacked: u64,
+    /// What one workbook may ask the job to hold.
+    pub limits: sheet::Limits,
 }
 
 #[derive(Debug)]
@@ -55,9 +55,9 @@ pub async fn convert(
 ) -> Result<Option<Converted>, Error> {
     let plan_signals = signals.clone();
     let row_delay = opts.row_delay;
-    let max_unpacked = opts.max_unpacked;
+    let limits = opts.limits;
     let planned = blocking(move || {
-        let book = sheet::read(&bytes, format, max_unpacked)?;
+        let book = sheet::read(&bytes, format, &limits)?;
         let cols = sheet::find_columns(book.first().header())?;
         plan_signals
             .total
