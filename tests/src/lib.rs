@@ -6,6 +6,7 @@
 pub mod api;
 pub mod binaries;
 pub mod browser;
+pub mod hostile;
 pub mod link_server;
 pub mod prom;
 pub mod redis_server;

@@ -213,6 +213,7 @@ pub async fn delete(state: &AppState, who: &Submitter, id: SessionId) -> ApiResu
     }
     let files = state.files.clone();
     blocking(move || files.remove_session(id)).await?;
+    state.usage.forget().await;
     tracing::info!(session = %id, "session deleted");
     Ok(())
 }

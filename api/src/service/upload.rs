@@ -117,12 +117,7 @@ pub async fn upload(
     let columns = sheet::find_columns(scan.head.header())
         .map_err(|e| ApiError::bad_request("missing_columns", e.to_string()))?;
 
-    let mut session = Session::new(
-        filename.trim(),
-        format,
-        &columns.map_header,
-        scan.data_rows,
-    );
+    let mut session = Session::new(filename.trim(), format, &columns.map_header, scan.data_rows);
     session.owner = who.0.clone();
     let preview = sheet::preview(&scan.head, scan.width);
     // The file is written before the record exists: a crash in between leaves only a

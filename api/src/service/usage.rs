@@ -68,6 +68,13 @@ impl Usage {
         }
     }
 
+    /// A session was deleted here: count again at the next upload, so that the room it
+    /// made is seen at once.
+    pub async fn forget(&self) {
+        *self.sessions.lock().await = None;
+        *self.bytes.lock().await = None;
+    }
+
     /// Counts an accepted upload until the next count sees it.
     pub async fn added(&self, bytes: u64) {
         if let Some(c) = self.sessions.lock().await.as_mut() {

@@ -217,7 +217,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
@@ -273,7 +273,10 @@ mod tests {
         assert!(b.row(0, 2, 0) && b.row(1, 2, 0));
         b.next_sheet("Two");
         assert!(b.row(0, 1, 0), "rows start again on a new sheet");
-        assert!(!b.row(1, 1, 0), "the sixth cell of the workbook passes the limit");
+        assert!(
+            !b.row(1, 1, 0),
+            "the sixth cell of the workbook passes the limit"
+        );
         assert_eq!(
             b.finish().unwrap_err().to_string(),
             "The workbook has 6 cells; the limit is 5."

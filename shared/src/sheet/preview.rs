@@ -118,7 +118,14 @@ mod tests {
         let h = header(&["Name", "", "Name", "Name.1", "Name"]);
         assert_eq!(
             column_names(&h, 6),
-            ["Name", "Unnamed: 1", "Name.1", "Name.1.1", "Name.2", "Unnamed: 5"]
+            [
+                "Name",
+                "Unnamed: 1",
+                "Name.1",
+                "Name.1.1",
+                "Name.2",
+                "Unnamed: 5"
+            ]
         );
     }
 

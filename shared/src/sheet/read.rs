@@ -129,10 +129,10 @@ fn xlsx_rows(bytes: &[u8], budget: &mut Budget, sink: &mut impl RowSink) -> Resu
             }
             let (r, c) = cell.get_position();
             Budget::xlsx_position(r, c)?;
-            if pending.as_ref().is_some_and(|p| p.row != r) {
-                if let Some(done) = pending.take() {
-                    done.flush(budget, sink);
-                }
+            if pending.as_ref().is_some_and(|p| p.row != r)
+                && let Some(done) = pending.take()
+            {
+                done.flush(budget, sink);
             }
             let row = pending.get_or_insert_with(|| PendingRow {
                 row: r,
@@ -219,7 +219,9 @@ fn csv_rows(bytes: &[u8], budget: &mut Budget, sink: &mut impl RowSink) -> Resul
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                return Err(Error::Sheet(format!("the CSV file could not be read ({e})")));
+                return Err(Error::Sheet(format!(
+                    "the CSV file could not be read ({e})"
+                )));
             }
         }
         // The width is up to the last non-empty field: trailing separators are not
@@ -249,10 +251,13 @@ fn csv_rows(bytes: &[u8], budget: &mut Budget, sink: &mut impl RowSink) -> Resul
     Ok(())
 }
 
+/// Rows as read: sheet row and cells.
+type Rows = Vec<(u32, Vec<Cell>)>;
+
 /// Keeps every row of every sheet: the whole workbook.
 #[derive(Default)]
 struct Collect {
-    sheets: Vec<(String, Vec<(u32, Vec<Cell>)>)>,
+    sheets: Vec<(String, Rows)>,
 }
 
 impl RowSink for Collect {

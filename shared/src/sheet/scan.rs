@@ -134,7 +134,10 @@ mod tests {
             ..Limits::FORMAT
         };
         let err = scan(csv.as_bytes(), FileFormat::Csv, &limits, 10).unwrap_err();
-        assert_eq!(err.to_string(), "The workbook has 63 cells; the limit is 30.");
+        assert_eq!(
+            err.to_string(),
+            "The workbook has 63 cells; the limit is 30."
+        );
         let err = scan(b" , \n", FileFormat::Csv, &Limits::FORMAT, 10).unwrap_err();
         assert_eq!(err.to_string(), "the first worksheet is empty");
     }
