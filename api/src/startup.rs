@@ -11,7 +11,7 @@ use anyhow::Context;
 use maplink::{
     config::Settings,
     files::FileStore,
-    session::{RedisSessionStore, SessionStore, SqliteSessionStore, open_pool},
+    session::{RedisSessionStore, SessionStore, SqliteSessionStore, connect_fail_fast, open_pool},
     shutdown::Shutdown,
 };
 use maplink_worker::{
@@ -36,7 +36,9 @@ impl Application {
         let files = FileStore::open(&settings.data_dir)?;
         let (sessions, queue): (Arc<dyn SessionStore>, QueueBackend) = match &settings.redis_url {
             Some(url) => {
-                let conn = QueueBackend::connect_redis(url)
+                // Fail-fast: a request never waits through a reconnect backoff, so with
+                // Redis down the API answers 503 at once (and `/readyz` says so).
+                let conn = connect_fail_fast(url, settings.redis_timeout())
                     .await
                     .with_context(|| format!("connecting to Redis at {}", redact(url)))?;
                 (

@@ -27,6 +27,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Set → distributed mode on that Redis; unset → embedded SQLite.
     pub redis_url: Option<String>,
+    /// How long the API waits for Redis (to connect, or to answer one command) before
+    /// it answers 503; it never waits through a reconnect backoff.
+    pub redis_timeout_ms: u64,
     pub session_ttl_secs: u64,
     pub cleanup_interval_secs: u64,
     pub heartbeat_interval_secs: u64,
@@ -145,6 +148,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             redis_url: None,
+            redis_timeout_ms: 500,
             session_ttl_secs: 7200,
             cleanup_interval_secs: 60,
             heartbeat_interval_secs: 5,
@@ -209,6 +213,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("bind", Kind::Text),
     ("data_dir", Kind::Text),
     ("redis_url", Kind::Text),
+    ("redis_timeout_ms", Kind::Integer),
     ("session_ttl_secs", Kind::Integer),
     ("cleanup_interval_secs", Kind::Integer),
     ("heartbeat_interval_secs", Kind::Integer),
@@ -342,6 +347,9 @@ impl Settings {
                 self.worker_metrics_bind
             ));
         }
+        if self.redis_timeout_ms == 0 {
+            return bad("redis_timeout_ms must be at least 1".into());
+        }
         if self.session_ttl_secs == 0 || self.cleanup_interval_secs == 0 {
             return bad("session_ttl_secs and cleanup_interval_secs must be at least 1".into());
         }
@@ -421,6 +429,10 @@ impl Settings {
             max_cells: self.max_cells,
             max_unpacked_bytes: self.max_unpacked_bytes,
         }
+    }
+
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
     }
 
     pub fn session_ttl_ms(&self) -> i64 {

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use self::{
-    redis::RedisSessionStore,
+    redis::{RedisSessionStore, connect_fail_fast},
     sqlite::{SqliteSessionStore, open_pool},
 };
 use crate::{

@@ -6,10 +6,13 @@
 //! interleaving any other command, which is what makes "re-check expiry, then delete"
 //! one step even with many cleaners.
 
-use std::{collections::HashMap, sync::LazyLock};
+use std::{collections::HashMap, sync::LazyLock, time::Duration};
 
 use async_trait::async_trait;
-use redis::{AsyncCommands, Script, aio::ConnectionManager};
+use redis::{
+    AsyncCommands, Script,
+    aio::{ConnectionManager, ConnectionManagerConfig},
+};
 
 use super::{
     CLEANUP_HISTORY_LEN, Census, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
@@ -179,6 +182,24 @@ return out
     )
 });
 
+/// A connection for a process that answers requests (the API): every command, and every
+/// attempt to (re)connect, gives up after `timeout`.
+///
+/// The manager's default retries a lost connection six times with exponential backoff,
+/// and every command waits for that whole reconnect: with Redis down, each request
+/// took ~10 s (twice that when retried) to fail. Here a reconnect is one attempt,
+/// started by the command that found the connection dead; the next command starts the
+/// next attempt, so the connection comes back by itself once Redis does, and no request
+/// waits longer than `timeout` for a connection that is not there.
+pub async fn connect_fail_fast(url: &str, timeout: Duration) -> Result<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(0);
+    let client = redis::Client::open(url)?;
+    Ok(client.get_connection_manager_with_config(config).await?)
+}
+
 #[derive(Clone)]
 pub struct RedisSessionStore {
     conn: ConnectionManager,
@@ -197,16 +218,17 @@ impl RedisSessionStore {
 
     /// Sends a request whose repetition is harmless; if it failed because the
     /// connection had dropped (a Redis restart, a killed client), the manager has
-    /// reconnected by the time it is sent once more. Not for `start_run`: a reply lost
-    /// after the script ran would make the retry report a conflict for a run that
-    /// did start.
+    /// reconnected by the time it is sent once more. A timeout is not retried: Redis
+    /// (or the way to it) is hanging, and the caller has already waited its share. Not
+    /// for `start_run`: a reply lost after the script ran would make the retry report a
+    /// conflict for a run that did start.
     async fn idempotent<T, F, Fut>(&self, request: F) -> redis::RedisResult<T>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         match request(self.conn.clone()).await {
-            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+            Err(e) if (e.is_connection_dropped() || e.is_io_error()) && !e.is_timeout() => {
                 tracing::debug!(error = %e, "redis connection dropped; retrying once");
                 request(self.conn.clone()).await
             }
