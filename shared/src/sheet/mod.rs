@@ -22,7 +22,7 @@ pub use read::read;
 pub use scan::{Scan, scan};
 pub use write::write;
 
-use crate::domain::FileFormat;
+use crate::{Result, domain::FileFormat};
 
 /// A worksheet as a grid of cells; `rows[0]` is the header row.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,28 +64,38 @@ pub struct Workbook {
 }
 
 impl Workbook {
-    /// A workbook of the first sheet's header and the data rows `keep` selects (by
-    /// data row index), under the same sheet name; other sheets are left out.
-    pub fn only_rows(&self, keep: impl Fn(usize) -> bool) -> Workbook {
-        let first = self.first();
-        let mut rows = Vec::with_capacity(first.rows.len());
+    /// Writes a workbook of the first sheet's header and the data rows `keep` selects
+    /// (by data row index), under the same sheet name; other sheets are left out.
+    ///
+    /// The selected rows are moved out of `self` for the write and moved back after
+    /// it, not copied: the failed rows of a million-row sheet can be all of them, and
+    /// a copy would double the job's memory at its peak.
+    pub fn write_only_rows(&mut self, keep: impl Fn(usize) -> bool) -> Result<Vec<u8>> {
+        let format = self.format;
+        let first = self.first_mut();
+        let mut lent = Vec::new();
+        let mut rows = Vec::new();
         rows.extend(first.rows.first().cloned());
-        rows.extend(
-            first
-                .data()
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| keep(*i))
-                .map(|(_, r)| r.clone()),
-        );
-        Workbook {
-            format: self.format,
+        for (i, row) in first.rows.iter_mut().skip(1).enumerate() {
+            if keep(i) {
+                lent.push(i + 1);
+                rows.push(std::mem::take(row));
+            }
+        }
+        let mut subset = Workbook {
+            format,
             sheets: vec![Sheet {
                 name: first.name.clone(),
                 rows,
                 first_row: first.first_row,
             }],
+        };
+        let written = write(&subset);
+        let returned = std::mem::take(&mut subset.sheets[0].rows);
+        for (at, row) in lent.into_iter().zip(returned.into_iter().skip(1)) {
+            self.first_mut().rows[at] = row;
         }
+        written
     }
 
     pub fn first(&self) -> &Sheet {
@@ -94,5 +104,32 @@ impl Workbook {
 
     pub fn first_mut(&mut self) -> &mut Sheet {
         &mut self.sheets[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subset_is_written_and_the_book_is_left_whole() {
+        let text = |s: &str| Cell::Text(s.to_owned());
+        let mut book = Workbook {
+            format: FileFormat::Csv,
+            sheets: vec![Sheet {
+                name: "S".into(),
+                rows: vec![
+                    vec![text("Name")],
+                    vec![text("a")],
+                    vec![text("b")],
+                    vec![text("c")],
+                ],
+                first_row: 0,
+            }],
+        };
+        let before = book.clone();
+        let subset = book.write_only_rows(|i| i != 1).unwrap();
+        assert_eq!(String::from_utf8(subset).unwrap(), "Name\na\nc\n");
+        assert_eq!(book, before);
     }
 }

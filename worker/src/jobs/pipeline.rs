@@ -77,10 +77,8 @@ pub async fn convert(
 
     let converted = blocking(move || {
         let filled = rows::apply(book.first_mut(), &cols, &plans, &online);
-        let subset = |status: RowStatus| {
-            sheet::write(
-                &book.only_rows(|i| filled.rows.get(i).is_some_and(|r| r.status == status)),
-            )
+        let mut subset = |status: RowStatus| {
+            book.write_only_rows(|i| filled.rows.get(i).is_some_and(|r| r.status == status))
         };
         let failed = subset(RowStatus::Failed)?;
         let skipped = subset(RowStatus::Skipped)?;
