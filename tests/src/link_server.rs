@@ -1,6 +1,9 @@
 //! A real HTTP server on 127.0.0.1 playing the part of short-link services and map
 //! pages: redirect chains, loops, slow and failing answers, huge bodies, redirects to
 //! internal addresses, and a Places-compatible search. It counts the hits per path.
+//!
+//! [`BrokenServer`] is the raw TCP counterpart for failures an HTTP framework will not
+//! produce: a peer that hangs up, cuts a body short or never answers.
 
 use std::{
     collections::HashMap,
@@ -132,6 +135,29 @@ fn router(shared: Shared) -> Router {
             }),
         )
         .route("/maps/api/place/textsearch/json", get(places))
+        .route(
+            "/redirect",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                redirect(q.get("to").map(String::as_str).unwrap_or("/"))
+            }),
+        )
+        // Places stand-ins under their own base path: one that is down, and one that
+        // echoes the key it was sent in its error message.
+        .route(
+            "/places-down/maps/api/place/textsearch/json",
+            get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+        )
+        .route(
+            "/places-echo/maps/api/place/textsearch/json",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                let key = q.get("key").cloned().unwrap_or_default();
+                Json(json!({
+                    "status": "REQUEST_DENIED",
+                    "error_message": format!("The provided API key {key} is invalid."),
+                    "results": []
+                }))
+            }),
+        )
         .fallback(|| async { StatusCode::NOT_FOUND })
         .with_state(shared)
 }
@@ -210,5 +236,83 @@ impl Drop for LinkServer {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+/// How a [`BrokenServer`] treats every request it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breakage {
+    /// Closes the connection without a word.
+    Hangup,
+    /// Promises a body of 1000 bytes, sends a few, and closes.
+    TruncatedBody,
+    /// Keeps the connection open and never answers.
+    Silent,
+}
+
+/// A TCP server on 127.0.0.1 that reads one request per connection and then
+/// misbehaves as told.
+pub struct BrokenServer {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl BrokenServer {
+    pub async fn start(breakage: Breakage) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(misbehave(socket, breakage));
+            }
+        });
+        Self { addr, task }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A URL on 127.0.0.1 where nothing listens (a port just bound and released).
+    pub async fn closed_port_url() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{addr}")
+    }
+}
+
+async fn misbehave(mut socket: tokio::net::TcpStream, breakage: Breakage) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Read the request head first, so that the client sees the failure after sending,
+    // not as a refused connection.
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    match breakage {
+        Breakage::Hangup => {}
+        Breakage::TruncatedBody => {
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{\"status\"",
+                )
+                .await;
+        }
+        Breakage::Silent => tokio::time::sleep(Duration::from_secs(60)).await,
+    }
+}
+
+impl Drop for BrokenServer {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

@@ -1,7 +1,9 @@
 //! The network tier against real HTTP servers on 127.0.0.1 (and 127.0.0.2).
 
 use std::{
-    sync::Arc,
+    io::Write,
+    net::Ipv6Addr,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -12,9 +14,10 @@ use maplink::{
 };
 use maplink_tests::{
     RedisServer,
-    link_server::{LinkServer, PLACES_KEY},
+    link_server::{Breakage, BrokenServer, LinkServer, PLACES_KEY},
 };
 use maplink_worker::resolve::{Resolution, Resolver};
+use reqwest::Url;
 
 fn settings(server: &LinkServer) -> Settings {
     Settings {
@@ -236,6 +239,145 @@ async fn place_names_are_searched_when_a_key_is_configured() {
         reason(&denied),
         "Place search failed: place search: REQUEST_DENIED (The provided API key is invalid.)"
     );
+}
+
+#[tokio::test]
+async fn redirects_to_ipv6_forms_of_internal_addresses_are_refused() {
+    let server = LinkServer::start().await;
+    // Every host is allowed, so only the address policy stands between a link and
+    // these targets; each embeds 127.0.0.1 or points at a non-public range.
+    let r = Resolver::new(
+        &Settings {
+            resolve_allowed_hosts: vec!["*".into()],
+            ..settings(&server)
+        },
+        None,
+    )
+    .unwrap();
+    for ip in [
+        "64:ff9b::7f00:1",   // NAT64
+        "64:ff9b:1::7f00:1", // local-use NAT64
+        "::ffff:7f00:1",     // IPv4-mapped
+        "::ffff:0:7f00:1",   // IPv4-translated
+        "::7f00:1",          // IPv4-compatible
+        "2002:7f00:1::1",    // 6to4
+        "2001:0:7f00:1::1",  // Teredo
+        "fec0::1",           // site-local
+        "100::1",            // discard-only
+    ] {
+        let target = format!("http://[{ip}]:{}/page-center", server.addr.port());
+        let link = Url::parse_with_params(&server.url("/redirect"), [("to", &target)]).unwrap();
+        let res = r.resolve(link.as_str()).await;
+        let shown: Ipv6Addr = ip.parse().unwrap();
+        assert_eq!(
+            reason(&res),
+            format!("Short link did not resolve: refused to connect to internal address {shown}"),
+            "{target}"
+        );
+        assert_eq!(res.attempts, 1, "a refusal is not worth a retry");
+    }
+    assert_eq!(server.hits("/page-center"), 0);
+}
+
+/// A key that must never be seen anywhere but in the request to the Places service.
+const SECRET_KEY: &str = "AIzaSy-secret-places-key";
+
+fn with_secret_key(server: &LinkServer, places_base_url: String) -> Resolver {
+    Resolver::new(
+        &Settings {
+            places_api_key: Some(SECRET_KEY.into()),
+            places_base_url,
+            ..settings(server)
+        },
+        None,
+    )
+    .unwrap()
+}
+
+/// Everything logged on this thread while it is alive, at every level.
+struct CapturedLogs {
+    text: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Tokio tests run on one thread, so a thread-local subscriber sees the resolver's
+    /// events, the spawned connection tasks' included.
+    fn start() -> Self {
+        let text = Arc::new(Mutex::new(Vec::new()));
+        let sink = text.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .finish();
+        Self {
+            text,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.text.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn the_places_key_never_reaches_a_reason_or_a_log_line() {
+    let server = LinkServer::start().await;
+    let hangup = BrokenServer::start(Breakage::Hangup).await;
+    let truncated = BrokenServer::start(Breakage::TruncatedBody).await;
+    let silent = BrokenServer::start(Breakage::Silent).await;
+    let logs = CapturedLogs::start();
+    let link = server.url("/maps/place/Polokwane+Mall");
+    for (places, want) in [
+        (
+            hangup.url(""),
+            "Place search failed: request failed (error sending request",
+        ),
+        (
+            truncated.url(""),
+            "Place search failed: request failed (error decoding response body",
+        ),
+        (silent.url(""), "Place search failed: timeout after 0.5 s"),
+        (
+            BrokenServer::closed_port_url().await,
+            "Place search failed: could not connect",
+        ),
+        (server.url("/places-down"), "Place search failed: HTTP 503"),
+        (
+            server.url("/places-echo"),
+            "Place search failed: place search: REQUEST_DENIED \
+             (The provided API key [redacted] is invalid.)",
+        ),
+    ] {
+        let res = with_secret_key(&server, places).resolve(&link).await;
+        let reason = reason(&res);
+        assert!(reason.starts_with(want), "{want:?}: {reason}");
+        assert!(!reason.contains(SECRET_KEY), "the key leaked: {reason}");
+        // Nor the request URL: it names the operator's Places endpoint and, scrubbed
+        // or not, says where the key goes.
+        assert!(!reason.contains("://"), "a URL leaked: {reason}");
+    }
+    let logged = logs.text();
+    assert!(
+        logged.contains("transient failure; retrying"),
+        "the failures were logged: {logged}"
+    );
+    assert!(!logged.contains(SECRET_KEY), "the key leaked: {logged}");
 }
 
 async fn results_are_cached(cache: Arc<dyn LinkCache>) {

@@ -93,8 +93,8 @@ impl Fetcher {
         }
     }
 
-    fn request_failure(&self, e: &reqwest::Error) -> Failure {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    fn request_failure(&self, e: reqwest::Error) -> Failure {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(err) = source {
             if let Some(refused) = err.downcast_ref::<InternalOnly>() {
                 return Failure::Permanent(format!("refused: {refused}"));
@@ -106,7 +106,7 @@ impl Fetcher {
         } else if e.is_connect() {
             Failure::Transient("could not connect".into())
         } else {
-            Failure::Transient(format!("request failed ({e})"))
+            Failure::Transient(format!("request failed ({})", describe(e)))
         }
     }
 
@@ -118,7 +118,7 @@ impl Fetcher {
             .get(url.clone())
             .send()
             .await
-            .map_err(|e| self.request_failure(&e))
+            .map_err(|e| self.request_failure(e))
     }
 
     /// Reads at most `max_body` bytes of a response as text.
@@ -132,7 +132,7 @@ impl Fetcher {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.request_failure(&e))?
+            .map_err(|e| self.request_failure(e))?
         {
             if (body.len() + chunk.len()) as u64 > self.max_body {
                 return Err(too_large());
@@ -180,6 +180,25 @@ impl Fetcher {
             "more than {} redirects",
             self.max_redirects
         )))
+    }
+}
+
+/// What went wrong, for a reason: the error and its innermost cause, never the URL.
+///
+/// reqwest's own text ends with the request URL, and a URL may carry a secret (the
+/// Places key is a query parameter), while a reason is shown to whoever uploaded the
+/// sheet. The causes below reqwest (hyper, I/O, TLS) describe the connection only.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = None;
+    let mut next = std::error::Error::source(&e);
+    while let Some(err) = next {
+        cause = Some(err);
+        next = err.source();
+    }
+    match cause {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }
 

@@ -1,6 +1,10 @@
 //! Places text search for links that only name a place (`/maps/place/Polokwane+Mall`,
 //! `?q=Menlyn+Park`), used only when an API key is configured. The base URL is
 //! configurable so a compatible service (or a test server) can stand in.
+//!
+//! The key is a secret and travels in the request URL, so every failure text this
+//! search returns has the key scrubbed out before it can become a row reason (shown to
+//! the uploader, in the output sheet, the rows API and the event stream) or a log field.
 
 use maplink::links::Coordinates;
 use reqwest::Url;
@@ -39,7 +43,28 @@ struct Location {
 }
 
 impl Places {
+    /// Searches for `query`; failure texts never contain the key.
     pub async fn search(&self, fetcher: &Fetcher, query: &str) -> Result<Coordinates, Failure> {
+        self.search_unscrubbed(fetcher, query)
+            .await
+            .map_err(|f| self.scrub(f))
+    }
+
+    /// Removes the key from a failure's text. The lower layers leave URLs out of their
+    /// texts already; this also covers a service that echoes the key back in its
+    /// `error_message`, in plain or URL-encoded spelling.
+    fn scrub(&self, failure: Failure) -> Failure {
+        match failure {
+            Failure::Transient(text) => Failure::Transient(redact(&text, &self.key)),
+            Failure::Permanent(text) => Failure::Permanent(redact(&text, &self.key)),
+        }
+    }
+
+    async fn search_unscrubbed(
+        &self,
+        fetcher: &Fetcher,
+        query: &str,
+    ) -> Result<Coordinates, Failure> {
         let mut url = self
             .base
             .join("maps/api/place/textsearch/json")
@@ -80,6 +105,23 @@ impl Places {
             ))),
         }
     }
+}
+
+const REDACTED: &str = "[redacted]";
+
+/// `text` with every spelling of `secret` that a URL or a reply may carry replaced.
+fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_owned();
+    }
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let percent = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let mut text = text.to_owned();
+    for spelling in [secret, form.as_str(), percent.as_str()] {
+        text = text.replace(spelling, REDACTED);
+    }
+    text
 }
 
 /// The place name a map URL carries, if any: the segment after `/place/` or
@@ -129,5 +171,25 @@ mod tests {
         );
         assert_eq!(q("https://maps.google.com/?q=-26.1,28.0"), None);
         assert_eq!(q("https://goo.gl/maps/abc123"), None);
+    }
+
+    #[test]
+    fn the_key_is_redacted_in_every_spelling() {
+        let key = "AIza/Sy+k y=1";
+        for text in [
+            "denied for AIza/Sy+k y=1",
+            "for url (https://h/json?query=x&key=AIza%2FSy%2Bk+y%3D1)",
+            "for url (https://h/json?query=x&key=AIza%2FSy%2Bk%20y%3D1)",
+        ] {
+            let clean = redact(text, key);
+            assert!(clean.contains(REDACTED), "{clean}");
+            assert!(!clean.contains("AIza"), "{clean}");
+        }
+        assert_eq!(redact("HTTP 503", key), "HTTP 503");
+        assert_eq!(
+            redact("HTTP 503", ""),
+            "HTTP 503",
+            "no key, nothing to hide"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Which URLs the network tier may fetch: an allow-list of hosts, and no private,
-//! loopback, link-local or metadata addresses unless explicitly allowed.
+//! loopback, link-local or metadata addresses (nor IPv6 forms that carry an IPv4
+//! address: mapped, NAT64, 6to4, Teredo…) unless explicitly allowed.
 //!
 //! Host names are checked here before every request (every redirect hop); addresses
 //! are checked twice: IP literals here, and resolved names by [`super::dns`], on the
@@ -27,9 +28,11 @@ impl HostList {
             hosts
                 .iter()
                 .map(|h| {
+                    // IPv6 literals may be written as in a URL (`[::1]`); hosts are
+                    // compared without the brackets.
                     h.trim()
-                        .trim_start_matches('.')
-                        .trim_end_matches('.')
+                        .trim_start_matches(['.', '['])
+                        .trim_end_matches(['.', ']'])
                         .to_ascii_lowercase()
                 })
                 .filter(|h| !h.is_empty())
@@ -101,21 +104,16 @@ fn literal_ip(url: &Url) -> Option<IpAddr> {
 /// Addresses a link must never make us connect to: loopback, private, link-local
 /// (including the 169.254.169.254 metadata service), carrier-grade NAT, unspecified,
 /// broadcast, multicast, documentation and benchmarking ranges, and their IPv6
-/// counterparts (including IPv4-mapped forms).
+/// counterparts (see [`INTERNAL_V6`]).
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => internal_v4(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return internal_v4(v4);
-            }
-            internal_v6(v6)
-        }
+        IpAddr::V6(v6) => internal_v6(v6),
     }
 }
 
 fn internal_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -125,19 +123,58 @@ fn internal_v4(ip: Ipv4Addr) -> bool {
         || ip.is_documentation()
         || a == 0
         || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments (NAT64 discovery, DS-Lite)
         || (a == 198 && (b == 18 || b == 19)) // benchmarking
         || a >= 240 // reserved
 }
 
+/// IPv6 ranges that are refused whole, each with the reason.
+///
+/// Every form that embeds an IPv4 address (mapped, compatible, translated, NAT64,
+/// 6to4, Teredo) is refused outright rather than by the IPv4 address inside: a
+/// translator or relay may deliver it to a private network, the embedding rules differ
+/// per form (Teredo even obfuscates its client address), and a public map host has no
+/// business being reached that way, so nothing legitimate is lost.
+// One range per line reads as the table it is.
+#[rustfmt::skip]
+const INTERNAL_V6: &[(Ipv6Addr, u8, &str)] = &[
+    (Ipv6Addr::UNSPECIFIED,                           128, "unspecified"),
+    (Ipv6Addr::LOCALHOST,                             128, "loopback"),
+    // Also holds :: and ::1: every IPv4 address in the deprecated ::a.b.c.d form.
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0),            96, "IPv4-compatible"),
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0),       96, "IPv4-mapped"),
+    (Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, 0, 0),       96, "IPv4-translated (SIIT)"),
+    (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0),    96, "NAT64 well-known prefix"),
+    (Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0),    48, "NAT64 local-use prefix"),
+    (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0),        64, "discard-only"),
+    // Teredo (2001::/32), benchmarking (2001:2::/48), ORCHID and the other IETF
+    // protocol assignments: none of them is where a map page lives.
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),       23, "IETF protocol assignments (Teredo)"),
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),   32, "documentation"),
+    (Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0),       16, "6to4"),
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0),       20, "documentation"),
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),        7, "unique local"),
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),       10, "link-local"),
+    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0),       10, "site-local (deprecated)"),
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),        8, "multicast"),
+];
+
 fn internal_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
-        || ip.to_ipv4().is_some_and(|v4| ip.segments()[..6] == [0; 6] && internal_v4(v4)) // IPv4-compatible
+    internal_v6_range(ip).is_some()
+}
+
+/// The first [`INTERNAL_V6`] range holding `ip`, by name.
+fn internal_v6_range(ip: Ipv6Addr) -> Option<&'static str> {
+    INTERNAL_V6
+        .iter()
+        .find(|&&(net, len, _)| in_prefix(ip, net, len))
+        .map(|&(_, _, name)| name)
+}
+
+/// Whether the first `len` bits of `ip` and `net` agree.
+fn in_prefix(ip: Ipv6Addr, net: Ipv6Addr, len: u8) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    (ip.to_bits() ^ net.to_bits()) & mask == 0
 }
 
 #[cfg(test)]
@@ -217,5 +254,120 @@ mod tests {
         for ip in ["8.8.8.8", "142.250.72.14", "2607:f8b0:4004:80a::200e"] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[test]
+    fn every_special_ipv6_range_is_internal() {
+        for (ip, range) in [
+            ("::", "unspecified"),
+            ("::1", "loopback"),
+            // IPv4 inside IPv6 is refused whatever the IPv4 address is.
+            ("::7f00:1", "IPv4-compatible"),
+            ("::808:808", "IPv4-compatible"),
+            ("::ffff:7f00:1", "IPv4-mapped"),
+            ("::ffff:8.8.8.8", "IPv4-mapped"),
+            ("::ffff:0:a9fe:a9fe", "IPv4-translated (SIIT)"),
+            ("::ffff:0:808:808", "IPv4-translated (SIIT)"),
+            ("64:ff9b::7f00:1", "NAT64 well-known prefix"),
+            ("64:ff9b::8.8.8.8", "NAT64 well-known prefix"),
+            ("64:ff9b:1::a00:1", "NAT64 local-use prefix"),
+            ("64:ff9b:1:ffff::1", "NAT64 local-use prefix"),
+            ("100::1", "discard-only"),
+            ("100::ffff:ffff:ffff:ffff", "discard-only"),
+            ("2001::1", "IETF protocol assignments (Teredo)"),
+            (
+                "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                "IETF protocol assignments (Teredo)",
+            ),
+            ("2001:2::1", "IETF protocol assignments (Teredo)"),
+            ("2001:db8::1", "documentation"),
+            ("2001:db8:ffff::1", "documentation"),
+            ("3fff::1", "documentation"),
+            ("2002:7f00:1::1", "6to4"),
+            ("2002:808:808::1", "6to4"),
+            ("fc00::1", "unique local"),
+            ("fd12:3456:789a::1", "unique local"),
+            ("fe80::1", "link-local"),
+            ("febf::1", "link-local"),
+            ("fec0::1", "site-local (deprecated)"),
+            ("feff::1", "site-local (deprecated)"),
+            ("ff02::1", "multicast"),
+            ("ff05::1:3", "multicast"),
+        ] {
+            let v6: Ipv6Addr = ip.parse().unwrap();
+            assert_eq!(internal_v6_range(v6), Some(range), "{ip}");
+            assert!(is_internal(IpAddr::V6(v6)), "{ip}");
+        }
+    }
+
+    #[test]
+    fn public_ipv6_addresses_stay_reachable() {
+        for ip in [
+            "2606:4700::1111",
+            "2607:f8b0:4004:80a::200e",
+            "2a00:1450:4001:82a::200e",
+            "2001:200::1", // just past the IETF block
+            "2001:db9::1", // just past documentation
+            "2003::1",     // just past 6to4
+            "64:ff9c::1",  // just past NAT64
+            "101::1",      // just past discard-only
+            "::1:0:0:0:1", // not IPv4-compatible
+        ] {
+            assert!(!is_internal(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn embedded_ipv4_links_are_refused_unless_the_host_is_private() {
+        let p = Policy::new(&["*".into()], &["[64:ff9b::7f00:1]".into()]);
+        for link in [
+            "http://[::ffff:8.8.8.8]/x",
+            "http://[::ffff:0:808:808]/x",
+            "http://[::808:808]/x",
+            "http://[64:ff9b::808:808]/x",
+            "http://[2002:808:808::1]/x",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x",
+            "http://[fec0::1]/x",
+        ] {
+            let refused = p.check(&Url::parse(link).unwrap()).unwrap_err();
+            assert!(refused.contains("internal address"), "{link}: {refused}");
+        }
+        assert_eq!(
+            p.check(&Url::parse("http://[64:ff9b::7f00:1]:8080/x").unwrap()),
+            Ok(()),
+            "an operator may still allow one such host"
+        );
+        assert_eq!(
+            p.check(&Url::parse("https://[2606:4700::1111]/x").unwrap()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn prefix_lengths_are_respected_at_both_ends() {
+        let any = Ipv6Addr::new(0x2606, 0x4700, 0, 0, 0, 0, 0, 0x1111);
+        assert!(
+            in_prefix(any, Ipv6Addr::UNSPECIFIED, 0),
+            "/0 holds everything"
+        );
+        assert!(in_prefix(any, any, 128));
+        assert!(!in_prefix(
+            any,
+            Ipv6Addr::new(0x2606, 0x4700, 0, 0, 0, 0, 0, 0x1110),
+            128
+        ));
+        assert!(in_prefix(
+            any,
+            Ipv6Addr::new(0x2606, 0x4700, 0, 0, 0, 0, 0, 0x1110),
+            127
+        ));
+    }
+
+    #[test]
+    fn ietf_protocol_assignment_ipv4_addresses_are_internal() {
+        for ip in ["192.0.0.1", "192.0.0.170", "192.0.0.255"] {
+            assert!(is_internal(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(!is_internal("192.0.1.1".parse().unwrap()));
     }
 }
