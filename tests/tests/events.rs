@@ -107,7 +107,7 @@ async fn a_job_tells_its_story(backend: Backend) {
         .expect("complete event");
     assert_eq!(
         complete.data,
-        json!({"type": "complete", "total_rows": 30, "successful": 26, "failed": 2, "skipped": 2})
+        json!({"type": "complete", "total_rows": 30, "successful": 26, "failed": 2, "skipped": 2, "run": 1})
     );
     let last_progress = events
         .iter()
@@ -153,4 +153,68 @@ async fn a_job_tells_its_story_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_tells_its_story_on_redis() {
     a_job_tells_its_story(Backend::Redis).await;
+}
+
+/// Several jobs, each watched by a poller that reads the session's status (without
+/// refreshing it) as fast as the store answers: the moment the status reads an end,
+/// the log must already hold that run's ending.
+async fn the_ending_is_logged_before_the_status_tells_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = app.store().await;
+    let log = app.events().await;
+    let mut ids: Vec<SessionId> = Vec::new();
+    for _ in 0..4 {
+        let created = app
+            .upload_ok("sites.xlsx", sheets::seed_example_xlsx())
+            .await;
+        ids.push(created["session_id"].as_str().unwrap().parse().unwrap());
+    }
+    for run in 1..=2u64 {
+        for id in &ids {
+            let r = app.process(&id.to_string()).await;
+            assert_eq!(r.status(), 202, "run {run}");
+        }
+        let watchers = ids.iter().map(|&id| {
+            let (store, log) = (store.clone(), log.clone());
+            async move {
+                loop {
+                    let session = store.get(id).await.unwrap().expect("session");
+                    if session.status.is_active() {
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
+                    let events = log.read_after(id, None, 10_000).await.unwrap();
+                    let ending = events.iter().rev().find(|e| e.kind.is_final());
+                    let ending = ending.unwrap_or_else(|| {
+                        panic!(
+                            "session {id} reads {:?} but its log has no ending",
+                            session.status
+                        )
+                    });
+                    assert_eq!(
+                        (ending.kind, ending.data["run"].as_u64()),
+                        (EventKind::Complete, Some(run)),
+                        "session {id} reads {:?}: {:?}",
+                        session.status,
+                        ending.data
+                    );
+                    return;
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(30), futures::future::join_all(watchers))
+            .await
+            .expect("every run ends");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ending_is_logged_before_the_status_tells_it_on_sqlite() {
+    the_ending_is_logged_before_the_status_tells_it(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ending_is_logged_before_the_status_tells_it_on_redis() {
+    the_ending_is_logged_before_the_status_tells_it(Backend::Redis).await;
 }

@@ -12,12 +12,25 @@ use maplink::{
     events::{EventKind, EventLog, payload},
 };
 use serde_json::json;
-use tokio::task::JoinHandle;
+use tokio::{sync::oneshot, task::JoinHandle};
 
 use crate::heartbeat::RunSignals;
 
 /// How often the reporter looks at the count.
 const EVERY: Duration = Duration::from_millis(250);
+
+/// Appends a run's `complete` or `error` event. Unlike [`emit`], a failure is the
+/// caller's: the session must not be marked ended while its log lacks the ending.
+pub async fn emit_final(
+    events: &dyn EventLog,
+    session: SessionId,
+    kind: EventKind,
+    fields: serde_json::Value,
+) -> maplink::Result<()> {
+    debug_assert!(kind.is_final());
+    events.append(session, kind, &payload(kind, fields)).await?;
+    Ok(())
+}
 
 /// Appends an event; a failure to record progress never fails the job.
 pub async fn emit(
@@ -40,12 +53,28 @@ pub fn progress_fields(done: u64, total: u64, name: Option<String>) -> serde_jso
     json!({ "row": done, "total": total, "percent": percent, "name": name })
 }
 
-/// Stops the reporter when dropped.
-pub struct Reporter(JoinHandle<()>);
+/// The reporter task. Dropping it aborts the task (an attempt that failed);
+/// [`Reporter::finish`] stops it cleanly.
+pub struct Reporter {
+    task: JoinHandle<()>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Reporter {
+    /// Stops the reporter and waits for it, so that a progress event it was storing
+    /// is stored before anything the caller appends next (an abort could leave the
+    /// append in flight, to land after the run's ending).
+    pub async fn finish(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
 
 impl Drop for Reporter {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -55,11 +84,16 @@ pub fn spawn_reporter(
     total: u64,
     signals: Arc<RunSignals>,
 ) -> Reporter {
-    Reporter(tokio::spawn(async move {
+    let (stop, mut stopped) = oneshot::channel();
+    let task = tokio::spawn(async move {
         let mut last = u64::MAX;
         let mut ticker = tokio::time::interval(EVERY);
         loop {
-            ticker.tick().await;
+            // Stop requests are only seen between events, never during an append.
+            tokio::select! {
+                _ = &mut stopped => return,
+                _ = ticker.tick() => {}
+            }
             let done = signals.progress.load(Ordering::Relaxed);
             if done != last {
                 last = done;
@@ -73,5 +107,9 @@ pub fn spawn_reporter(
                 .await;
             }
         }
-    }))
+    });
+    Reporter {
+        task,
+        stop: Some(stop),
+    }
 }

@@ -36,6 +36,8 @@ pub fn follow(
         last: Option<String>,
         /// A `complete` or `error` was yielded since the last `start`.
         final_seen: bool,
+        /// The run number of the last `start` yielded.
+        run: Option<u64>,
         queue: VecDeque<Event>,
         touched: Instant,
         done: bool,
@@ -45,6 +47,7 @@ pub fn follow(
         id,
         last: after,
         final_seen: false,
+        run: None,
         queue: VecDeque::new(),
         touched: Instant::now(),
         done: false,
@@ -53,8 +56,17 @@ pub fn follow(
         loop {
             if let Some(event) = c.queue.pop_front() {
                 c.last = Some(event.id.clone());
+                let run = event.data.get("run").and_then(serde_json::Value::as_u64);
                 match event.kind {
-                    EventKind::Start => c.final_seen = false,
+                    EventKind::Start => {
+                        c.final_seen = false;
+                        c.run = run;
+                    }
+                    // The ending of a run that lost to a newer one (a re-delivered job
+                    // finishing late) is not the ending of the run being followed.
+                    k if k.is_final() && run.is_some() && c.run.is_some() && run != c.run => {
+                        continue;
+                    }
                     k if k.is_final() => c.final_seen = true,
                     _ => {}
                 }

@@ -5,6 +5,13 @@
 //! so the job is idempotent: it only writes whole files by rename and finishes with one
 //! conditional session update. A job for a session that has since started another run
 //! is stale and does nothing.
+//!
+//! The run's last events (`complete` or `error`, and the logs before them) are stored
+//! *before* that final update: a client that reads the status `completed` (or
+//! `failed`) and then the event log always finds the ending there. A terminal event
+//! that cannot be stored fails the attempt (it is retried) rather than letting the
+//! status get ahead of the log. Terminal events carry the run number, so the ending of
+//! a run that turns out stale at the final update is told apart from the current run's.
 
 use std::{sync::Arc, time::Duration};
 
@@ -90,7 +97,8 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         signals.clone(),
     );
     let result = convert_files(state, id, session.format, &signals).await;
-    drop(reporter);
+    // Waits for a progress event being stored, so none lands after the ending.
+    reporter.finish().await;
     let (status, counts, error, rows) = match result {
         Ok(Some(filled)) => (SessionStatus::Completed, filled.counts, None, filled.rows),
         Ok(None) => return Ok(Outcome::Gone),
@@ -102,6 +110,25 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         ),
         Err(e) => return Err(e),
     };
+    // A run already known to be stale (the session moved on while it worked) leaves
+    // no ending in the log; the conditional update below stays the authority.
+    match state.sessions.get(id).await? {
+        Some(s) if s.attempt == job.run => {}
+        Some(_) => return Ok(Outcome::Stale),
+        None => return Ok(Outcome::Gone),
+    }
+    match &error {
+        None => tell_completed(events, id, job.run, total, counts, &rows).await?,
+        Some(reason) => {
+            progress::emit_final(
+                events,
+                id,
+                EventKind::Error,
+                json!({ "message": reason, "run": job.run }),
+            )
+            .await?;
+        }
+    }
     let finish = Update {
         status: Some(status),
         progress: Some(counts.total()),
@@ -119,65 +146,77 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
             tracing::info!(session = %id, successful = counts.successful, failed = counts.failed,
                 skipped = counts.skipped, "job completed");
             record_methods(state, &rows).await;
-            emit(
-                events,
-                id,
-                EventKind::Progress,
-                progress::progress_fields(total, total, rows.last().map(|r| r.name.clone())),
-            )
-            .await;
-            let failed = rows.iter().filter(|r| r.status == RowStatus::Failed);
-            for row in failed.clone().take(MAX_ROW_LOGS) {
-                log(
-                    events,
-                    id,
-                    "warning",
-                    format!("Row {} ({}): {}", row.row, row.name, row.comment()),
-                )
-                .await;
-            }
-            if counts.failed as usize > MAX_ROW_LOGS {
-                log(
-                    events,
-                    id,
-                    "warning",
-                    format!(
-                        "… and {} more failed rows (download the failed rows)",
-                        counts.failed as usize - MAX_ROW_LOGS
-                    ),
-                )
-                .await;
-            }
-            log(
-                events,
-                id,
-                "success",
-                format!(
-                    "Done: {} successful, {} failed, {} skipped",
-                    counts.successful, counts.failed, counts.skipped
-                ),
-            )
-            .await;
-            emit(
-                events,
-                id,
-                EventKind::Complete,
-                json!({
-                    "total_rows": total,
-                    "successful": counts.successful,
-                    "failed": counts.failed,
-                    "skipped": counts.skipped,
-                }),
-            )
-            .await;
             Outcome::Completed(counts)
         }
         Some(reason) => {
             tracing::warn!(session = %id, %reason, "job failed");
-            emit(events, id, EventKind::Error, json!({ "message": reason })).await;
             Outcome::Failed(reason)
         }
     })
+}
+
+/// The ending of a completed run: the final count, the failed rows (a limited
+/// number), the summary and `complete`, in that order.
+async fn tell_completed(
+    events: &dyn EventLog,
+    id: SessionId,
+    run: u32,
+    total: u64,
+    counts: Counts,
+    rows: &[maplink::domain::RowOutcome],
+) -> Result<(), Error> {
+    emit(
+        events,
+        id,
+        EventKind::Progress,
+        progress::progress_fields(total, total, rows.last().map(|r| r.name.clone())),
+    )
+    .await;
+    let failed = rows.iter().filter(|r| r.status == RowStatus::Failed);
+    for row in failed.take(MAX_ROW_LOGS) {
+        log(
+            events,
+            id,
+            "warning",
+            format!("Row {} ({}): {}", row.row, row.name, row.comment()),
+        )
+        .await;
+    }
+    if counts.failed as usize > MAX_ROW_LOGS {
+        log(
+            events,
+            id,
+            "warning",
+            format!(
+                "… and {} more failed rows (download the failed rows)",
+                counts.failed as usize - MAX_ROW_LOGS
+            ),
+        )
+        .await;
+    }
+    log(
+        events,
+        id,
+        "success",
+        format!(
+            "Done: {} successful, {} failed, {} skipped",
+            counts.successful, counts.failed, counts.skipped
+        ),
+    )
+    .await;
+    progress::emit_final(
+        events,
+        id,
+        EventKind::Complete,
+        json!({
+            "total_rows": total,
+            "successful": counts.successful,
+            "failed": counts.failed,
+            "skipped": counts.skipped,
+            "run": run,
+        }),
+    )
+    .await
 }
 
 /// Adds the run's rows to the shared per-method counts (the ops dashboard's
@@ -214,8 +253,21 @@ async fn log(events: &dyn EventLog, id: SessionId, level: &str, message: String)
     .await;
 }
 
-/// Marks a session's run failed (used when attempts are exhausted).
+/// Marks a session's run failed (used when attempts are exhausted): the `error` event
+/// first, then the status, as at the end of a run.
 pub async fn mark_failed(state: &WorkerState, job: &ConvertJob, reason: &str) -> Result<(), Error> {
+    match state.sessions.get(job.session_id).await? {
+        Some(s) if s.attempt == job.run => {}
+        // Another run has started (or the session is gone): nothing to mark.
+        _ => return Ok(()),
+    }
+    progress::emit_final(
+        state.events.as_ref(),
+        job.session_id,
+        EventKind::Error,
+        json!({ "message": reason, "run": job.run }),
+    )
+    .await?;
     let update = Update {
         status: Some(SessionStatus::Failed),
         error: Some(Some(reason.to_owned())),
@@ -223,13 +275,6 @@ pub async fn mark_failed(state: &WorkerState, job: &ConvertJob, reason: &str) ->
         ..Update::default()
     };
     state.sessions.update(job.session_id, &update).await?;
-    emit(
-        state.events.as_ref(),
-        job.session_id,
-        EventKind::Error,
-        json!({ "message": reason }),
-    )
-    .await;
     Ok(())
 }
 
