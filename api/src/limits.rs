@@ -1,11 +1,14 @@
 //! Per-client rate limits on uploads and processing requests: a token bucket per
-//! (client address, kind), refilled continuously. Over the limit: 429 with
-//! `Retry-After` and a JSON body. Buckets live in the process (each API instance
-//! limits on its own).
+//! (client, kind), refilled continuously. Over the limit: 429 with `Retry-After` and a
+//! JSON body. Buckets live in the process (each API instance limits on its own).
+//!
+//! A client is an IPv4 address, or an IPv6 /64 network ([`Client`]): one subscriber
+//! line or one cloud host is routinely given a whole /64, so keying on the full IPv6
+//! address would hand a single client 2^64 fresh buckets.
 
 use std::{
     collections::HashMap,
-    net::{IpAddr, SocketAddr},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     sync::Mutex,
     time::Instant,
 };
@@ -66,6 +69,27 @@ pub fn client_ip(
         .unwrap_or(peer)
 }
 
+/// Whom a bucket belongs to: an IPv4 address (IPv4-mapped IPv6 addresses, as a
+/// dual-stack socket reports IPv4 peers, count as that IPv4 address), or the /64
+/// network of an IPv6 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Client {
+    V4(Ipv4Addr),
+    V6Net64(u64),
+}
+
+impl From<IpAddr> for Client {
+    fn from(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6Net64((v6.to_bits() >> 64) as u64),
+            },
+        }
+    }
+}
+
 struct Bucket {
     tokens: f64,
     at: Instant,
@@ -76,11 +100,12 @@ const PRUNE_ABOVE: usize = 10_000;
 
 #[derive(Default)]
 pub struct RateLimiter {
-    buckets: Mutex<HashMap<(IpAddr, Kind), Bucket>>,
+    buckets: Mutex<HashMap<(Client, Kind), Bucket>>,
 }
 
 impl RateLimiter {
-    /// Takes one token for `key`; `Err(seconds)` to wait when there is none.
+    /// Takes one token from the bucket of `ip`'s client; `Err(seconds)` to wait when
+    /// there is none.
     pub fn take(&self, ip: IpAddr, kind: Kind, per_minute: u32) -> Result<(), u64> {
         let capacity = f64::from(per_minute);
         let per_second = capacity / 60.0;
@@ -91,7 +116,7 @@ impl RateLimiter {
                 b.tokens + now.duration_since(b.at).as_secs_f64() * per_second < capacity
             });
         }
-        let b = buckets.entry((ip, kind)).or_insert(Bucket {
+        let b = buckets.entry((Client::from(ip), kind)).or_insert(Bucket {
             tokens: capacity,
             at: now,
         });
@@ -161,6 +186,61 @@ mod tests {
             l.take("127.0.0.2".parse().unwrap(), Kind::Upload, 3),
             Ok(()),
             "clients are separate"
+        );
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    /// Spends `ip`'s whole burst of 2, then reports whether `other` still gets one.
+    fn other_still_allowed(ip: IpAddr, other: IpAddr) -> bool {
+        let l = RateLimiter::default();
+        for _ in 0..2 {
+            assert_eq!(l.take(ip, Kind::Upload, 2), Ok(()));
+        }
+        assert!(l.take(ip, Kind::Upload, 2).is_err());
+        l.take(other, Kind::Upload, 2).is_ok()
+    }
+
+    #[test]
+    fn addresses_in_one_ipv6_64_share_a_bucket() {
+        assert!(!other_still_allowed(
+            ip("2001:db8:1:2::1"),
+            ip("2001:db8:1:2:ffff:ffff:ffff:fffe")
+        ));
+        assert!(!other_still_allowed(
+            ip("2001:db8:1:2::1"),
+            ip("2001:db8:1:2:8000::")
+        ));
+    }
+
+    #[test]
+    fn other_ipv6_64s_have_their_own_buckets() {
+        assert!(other_still_allowed(
+            ip("2001:db8:1:2::1"),
+            ip("2001:db8:1:3::1")
+        ));
+        assert!(other_still_allowed(
+            ip("2001:db8:1:2::1"),
+            ip("2001:db9:1:2::1")
+        ));
+    }
+
+    #[test]
+    fn ipv4_counts_per_address_and_mapped_ipv6_as_that_address() {
+        assert!(other_still_allowed(ip("192.0.2.1"), ip("192.0.2.2")));
+        assert!(!other_still_allowed(
+            ip("192.0.2.1"),
+            ip("::ffff:192.0.2.1")
+        ));
+        assert!(other_still_allowed(
+            ip("::ffff:192.0.2.1"),
+            ip("::ffff:192.0.2.2")
+        ));
+        assert_eq!(
+            Client::from(ip("::ffff:192.0.2.1")),
+            Client::V4("192.0.2.1".parse().unwrap())
         );
     }
 
