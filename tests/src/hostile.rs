@@ -251,6 +251,18 @@ pub fn shared_string_fanout(cells: u32, chars: usize) -> Attack {
     }
 }
 
+/// `count` one-letter shared strings: a table that compresses to almost nothing and
+/// costs about 56 bytes per string once read.
+pub fn tiny_shared_strings(count: usize) -> Attack {
+    let strings = vec!["a"; count];
+    Attack {
+        name: "tiny_shared_strings",
+        what: "millions of one-letter shared strings",
+        filename: "tiny_shared_strings.xlsx",
+        bytes: raw_xlsx(&header_row(), &strings, None),
+    }
+}
+
 /// A shared-string table that declares 99,999,999,999 strings and holds one.
 pub fn huge_string_count() -> Attack {
     Attack {
@@ -291,6 +303,7 @@ pub fn all() -> Vec<Attack> {
         long_names(1_000, 1_000),
         shared_string_fanout(200_000, 32_000),
         huge_string_count(),
+        tiny_shared_strings(15_000_000),
         dense(1_000, 1_000),
     ]
 }

@@ -107,6 +107,20 @@ async fn a_string_table_declaring_billions_of_strings_is_refused() {
 }
 
 #[tokio::test]
+async fn a_shared_string_table_too_large_to_hold_is_refused_before_it_is_read() {
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |s| s.max_unpacked_bytes = 16 * 1024 * 1024).await;
+    let attack = hostile::tiny_shared_strings(600_000);
+    assert!(attack.bytes.len() < 100_000, "{} bytes", attack.bytes.len());
+    let (status, code, message) = refusal(&app, &attack).await;
+    assert_eq!((status, code.as_str()), (413, "sheet_too_large"));
+    assert_eq!(
+        message,
+        "The workbook's shared-string table holds 600,000 strings and needs about 33 MiB in memory; the limit is 10 MiB."
+    );
+}
+
+#[tokio::test]
 async fn thousands_of_duplicate_headers_get_distinct_names() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.max_columns = 16_384).await;
     let attack = hostile::duplicate_headers(4_000);

@@ -6,23 +6,33 @@
 //! and verifies the checksum, so an entry that lies about its size fails to read
 //! rather than inflating without bound.
 //!
-//! The shared-string table's declared count is checked too: the reader reserves room
-//! for that many strings up front, so `uniqueCount="99999999999"` in a 2 KB file would
-//! otherwise ask for terabytes and abort the process.
+//! The shared-string table is checked too, because the reader holds all of it in memory
+//! before the first cell is read, whatever the sheet uses:
+//! - its declared count: the reader reserves room for that many strings up front, so
+//!   `uniqueCount="99999999999"` in a 2 KB file would otherwise ask for terabytes and
+//!   abort the process;
+//! - its size in memory: each string costs its text plus about 40 bytes (the string's
+//!   own header and the allocator's rounding), so 15 million one-letter strings — a
+//!   table that compresses to almost nothing — would take 850 MiB. The table may take
+//!   at most [`SHARED_STRINGS_SHARE`] of `max_unpacked_bytes`.
 
 use std::io::{Cursor, Read};
 
+use super::limits::mib;
 use crate::{Error, Result};
 
 /// The signature of an OLE compound file: what Excel writes for an encrypted workbook
 /// (and what an old .xls file renamed to .xlsx is).
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+/// The share of `max_unpacked_bytes` (numerator, denominator) the shared-string table
+/// may take in memory: 160 MiB at the default 256 MiB, which a million distinct
+/// 80-character links (about 125 MiB) fit.
+pub const SHARED_STRINGS_SHARE: (u64, u64) = (5, 8);
+/// Bytes a held string costs beyond its text.
+const PER_STRING: u64 = 40;
+
 /// More parts than any real workbook has.
 const MAX_ENTRIES: usize = 10_000;
-
-fn mib(n: u64) -> String {
-    format!("{} MiB", n.div_ceil(1024 * 1024))
-}
 
 pub fn check(bytes: &[u8], max_unpacked: u64) -> Result<()> {
     if bytes.starts_with(CFB_MAGIC) {
@@ -63,20 +73,79 @@ pub fn check(bytes: &[u8], max_unpacked: u64) -> Result<()> {
     for i in shared_strings {
         let entry = archive.by_index(i).map_err(|_| damaged())?;
         let size = entry.size();
-        // The count sits in the opening tag, within the first bytes of the part.
-        let mut head = Vec::with_capacity(4096);
-        entry
-            .take(4096)
-            .read_to_end(&mut head)
-            .map_err(|_| damaged())?;
-        if let Some(count) = declared_count(&head) {
-            // Each string takes at least `<si/>`, five bytes.
-            if count > size / 5 + 1 {
-                return Err(damaged());
-            }
+        let (declared, counted) = count_strings(entry).map_err(|_| damaged())?;
+        // Each string takes at least `<si/>`, five bytes.
+        if declared.is_some_and(|n| n > size / 5 + 1) {
+            return Err(damaged());
+        }
+        let held = size.saturating_add(counted.saturating_mul(PER_STRING));
+        let budget = max_unpacked / SHARED_STRINGS_SHARE.1 * SHARED_STRINGS_SHARE.0;
+        if held > budget {
+            return Err(Error::TooLarge(format!(
+                "The workbook's shared-string table holds {} strings and needs about {} in memory; the limit is {}.",
+                super::limits::thousands(counted),
+                mib(held),
+                mib(budget)
+            )));
         }
     }
     Ok(())
+}
+
+/// Bytes of one chunk kept for the next: a tag split across chunks, and its prefix.
+const CARRY: usize = 24;
+
+/// Opening `<si>` tags (with or without a namespace prefix, `<x:si>`) in `window` that
+/// end past its first `seen` bytes (those were counted with the previous chunk).
+fn opening_tags(window: &[u8], seen: usize) -> u64 {
+    let mut count = 0;
+    for (p, w) in window.windows(4).enumerate() {
+        if p + 3 < seen {
+            continue;
+        }
+        match w {
+            [b'<', b's', b'i', b'>' | b' ' | b'/'] => count += 1,
+            [b':', b's', b'i', b'>' | b' ' | b'/'] => {
+                // `<x:si>` opens an element; `</x:si>` closes one.
+                let from = p.saturating_sub(CARRY - 4);
+                if let Some(lt) = window[from..p].iter().rposition(|&b| b == b'<')
+                    && window.get(from + lt + 1) != Some(&b'/')
+                {
+                    count += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    count
+}
+
+/// The declared `uniqueCount` (from the opening tag) and the number of `<si>` elements
+/// of a shared-string part, read as a stream.
+fn count_strings(mut part: impl Read) -> std::io::Result<(Option<u64>, u64)> {
+    let mut buf = vec![0u8; 64 * 1024];
+    // The last bytes of the previous chunk, so that a tag split across two chunks is
+    // still seen once.
+    let mut carry: Vec<u8> = Vec::new();
+    let mut head: Vec<u8> = Vec::new();
+    let mut count = 0u64;
+    loop {
+        let n = part.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        if head.len() < 4096 {
+            head.extend_from_slice(&buf[..n.min(4096 - head.len())]);
+        }
+        let mut window = std::mem::take(&mut carry);
+        let seen = window.len();
+        window.extend_from_slice(&buf[..n]);
+        count += opening_tags(&window, seen);
+        // Keep the tail: a tag split across chunks is counted in the next window (with
+        // room to look back for a prefix's `<`).
+        carry = window[window.len().saturating_sub(CARRY)..].to_vec();
+    }
+    Ok((declared_count(&head), count))
 }
 
 fn damaged() -> Error {
@@ -111,5 +180,14 @@ mod tests {
             Some(u64::MAX)
         );
         assert_eq!(declared_count(b"<sst count=\"4\">"), None);
+    }
+
+    #[test]
+    fn strings_are_counted_across_chunk_boundaries_and_prefixes() {
+        let mut xml = String::from(r#"<sst uniqueCount="3">"#);
+        xml.push_str(&"x".repeat(64 * 1024 - xml.len() - 2));
+        xml.push_str("<si><t>a</t></si><x:si><x:t>b</x:t></x:si><si/></sst>");
+        let (declared, counted) = count_strings(xml.as_bytes()).unwrap();
+        assert_eq!((declared, counted), (Some(3), 3));
     }
 }
