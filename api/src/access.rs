@@ -1,15 +1,21 @@
 //! Optional submitter tokens. With `submitter_tokens` configured, every session route
-//! needs `Authorization: Bearer <token>` (or `?access_token=` for event streams, which
-//! browsers open without headers), and a session is visible only to the token that
-//! created it: to any other it does not exist (404), so ids cannot be probed.
+//! needs `Authorization: Bearer <token>`, and a session is visible only to the token
+//! that created it: to any other it does not exist (404), so ids cannot be probed.
+//!
+//! `?access_token=` is accepted on the event streams only (`GET
+//! /api/v1/sessions/{id}/events` and `GET /process-stream/{id}`): browsers open those
+//! with `EventSource`, which cannot set headers. Anywhere else a token in the URL would
+//! be an invitation to put it in links, and from there into browser history, proxy
+//! logs and `Referer` headers; the web page downloads with a header instead.
+//! Tokens are compared by digest ([`maplink::secret`]), so timing reveals nothing.
 
 use axum::{
     extract::{Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use maplink::domain::Session;
+use maplink::{domain::Session, secret::Secret};
 use serde_json::json;
 
 use crate::state::AppState;
@@ -38,19 +44,27 @@ pub fn fingerprint(token: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// Compares without an early exit, so response timing does not reveal a token prefix.
-pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Paths outside the submitter tokens: health checks, the web pages and their assets,
-/// the API description, and the operators' routes (guarded by the ops token instead).
+/// the API description, and the operators' routes (behind `OpsGate` instead).
 fn is_public(path: &str) -> bool {
     matches!(
         path,
         "/" | "/ops" | "/metrics" | "/health" | "/healthz" | "/readyz" | "/api/v1/openapi.json"
     ) || path.starts_with("/assets/")
         || path.starts_with("/api/v1/ops/")
+}
+
+/// The routes that take `?access_token=`: the event streams, opened by `EventSource`.
+fn is_event_stream(method: &Method, path: &str) -> bool {
+    let in_session = |rest: &str| !rest.is_empty() && !rest.contains('/');
+    method == Method::GET
+        && (path
+            .strip_prefix("/process-stream/")
+            .is_some_and(in_session)
+            || path
+                .strip_prefix("/api/v1/sessions/")
+                .and_then(|p| p.strip_suffix("/events"))
+                .is_some_and(in_session))
 }
 
 fn presented_token(req: &Request) -> Option<String> {
@@ -60,6 +74,9 @@ fn presented_token(req: &Request) -> Option<String> {
         .and_then(|v| v.to_str().ok())
     {
         return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    }
+    if !is_event_stream(req.method(), req.uri().path()) {
+        return None;
     }
     req.uri()
         .query()?
@@ -72,6 +89,14 @@ fn presented_token(req: &Request) -> Option<String> {
         })
 }
 
+/// Whether `presented` is one of the configured tokens. Every token is checked, so the
+/// time taken does not tell which one matched either.
+fn is_known(tokens: &[String], presented: &str) -> bool {
+    tokens.iter().fold(false, |found, known| {
+        Secret::new(known).matches(presented) | found
+    })
+}
+
 pub async fn require_token(
     State(state): State<AppState>,
     mut req: Request,
@@ -82,11 +107,7 @@ pub async fn require_token(
         req.extensions_mut().insert(Submitter(None));
         return next.run(req).await;
     }
-    let valid = presented_token(&req).filter(|t| {
-        tokens
-            .iter()
-            .any(|known| same(known.as_bytes(), t.as_bytes()))
-    });
+    let valid = presented_token(&req).filter(|t| is_known(tokens, t));
     let Some(token) = valid else {
         let mut r = (
             StatusCode::UNAUTHORIZED,
@@ -122,9 +143,33 @@ mod tests {
     }
 
     #[test]
-    fn comparison_is_exact() {
-        assert!(same(b"abc", b"abc"));
-        assert!(!same(b"abc", b"abd"));
-        assert!(!same(b"abc", b"abcd"));
+    fn any_configured_token_is_known_and_nothing_else() {
+        let tokens = vec![
+            "token-alpha-0123456789".to_owned(),
+            "token-bravo-0123456789".to_owned(),
+        ];
+        assert!(is_known(&tokens, "token-alpha-0123456789"));
+        assert!(is_known(&tokens, "token-bravo-0123456789"));
+        assert!(!is_known(&tokens, "token-alpha-012345678"));
+        assert!(!is_known(&tokens, "token-alpha-01234567890"));
+        assert!(!is_known(&[], "token-alpha-0123456789"));
+    }
+
+    #[test]
+    fn only_event_streams_take_a_token_in_the_url() {
+        assert!(is_event_stream(&Method::GET, "/api/v1/sessions/abc/events"));
+        assert!(is_event_stream(&Method::GET, "/process-stream/abc"));
+        for (method, path) in [
+            (Method::POST, "/api/v1/sessions/abc/events"),
+            (Method::GET, "/api/v1/sessions/abc"),
+            (Method::GET, "/api/v1/sessions/abc/download"),
+            (Method::GET, "/api/v1/sessions/abc/rows"),
+            (Method::GET, "/download/abc"),
+            (Method::GET, "/api/v1/sessions/abc/x/events"),
+            (Method::GET, "/api/v1/sessions//events"),
+            (Method::GET, "/process-stream/"),
+        ] {
+            assert!(!is_event_stream(&method, path), "{method} {path}");
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod links;
 pub mod metrics;
 pub mod ops;
+pub mod secret;
 pub mod session;
 pub mod sheet;
 pub mod shutdown;

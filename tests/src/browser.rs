@@ -188,6 +188,24 @@ impl Browser {
         }
     }
 
+    /// Waits until the browser has saved `name` in its download directory and returns
+    /// its bytes. Chromium writes to a `.crdownload` file and renames it when the
+    /// download is complete, so the final name appears only with the whole file.
+    pub async fn downloaded(&self, name: &str, timeout: Duration) -> Vec<u8> {
+        let path = self.downloads.path().join(name);
+        let deadline = Instant::now() + timeout;
+        while !path.is_file() {
+            assert!(
+                Instant::now() < deadline,
+                "no {name} in the downloads: {:?}",
+                std::fs::read_dir(self.downloads.path())
+                    .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        std::fs::read(&path).unwrap()
+    }
+
     /// Resizes the browser window (a phone is about 390 × 844).
     pub async fn resize(&self, width: u32, height: u32) {
         self.call(

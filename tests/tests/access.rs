@@ -1,8 +1,11 @@
-//! Rate limits, submitter tokens, CORS and slow clients.
+//! Rate limits, submitter tokens, who may read operator data, CORS and slow clients.
 
 use std::time::Duration;
 
-use maplink_tests::{Backend, TestApp};
+use maplink_tests::{
+    Backend, RedisServer, TestApp,
+    binaries::{start_worker, worker_env},
+};
 use reqwest::{StatusCode, multipart};
 use serde_json::Value;
 use tokio::{
@@ -12,6 +15,7 @@ use tokio::{
 
 const TOKEN_A: &str = "token-alpha-0123456789";
 const TOKEN_B: &str = "token-bravo-0123456789";
+const OPS_TOKEN: &str = "ops-token-0123456789";
 
 fn form(bytes: Vec<u8>) -> multipart::Form {
     multipart::Form::new().part("file", multipart::Part::bytes(bytes).file_name("a.csv"))
@@ -163,6 +167,201 @@ async fn with_tokens_each_submitter_sees_only_their_own_sessions() {
     // Health checks and the API description stay open.
     assert_eq!(app.get("/healthz").await.status(), 200);
     assert_eq!(app.get("/api/v1/openapi.json").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_in_the_url_is_taken_only_by_event_streams() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.submitter_tokens = vec![TOKEN_A.into()]
+    })
+    .await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/sessions"))
+        .bearer_auth(TOKEN_A)
+        .multipart(form(b"Name,Region,Maps\nA,B,\"1.5,2.5\"\n".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    for path in [
+        format!("/api/v1/sessions/{id}"),
+        format!("/api/v1/sessions/{id}/download"),
+        format!("/api/v1/sessions/{id}/rows"),
+        format!("/download/{id}"),
+    ] {
+        let r = app.get(&format!("{path}?access_token={TOKEN_A}")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], "unauthorized");
+    }
+    for path in [
+        format!("/api/v1/sessions/{id}/events"),
+        format!("/process-stream/{id}"),
+    ] {
+        let r = app.get(&format!("{path}?access_token={TOKEN_A}")).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn operator_data_is_closed_when_only_submitter_tokens_are_set() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.submitter_tokens = vec![TOKEN_A.into()]
+    })
+    .await;
+    for path in ["/metrics", "/api/v1/ops/stats"] {
+        for token in [None, Some(TOKEN_A)] {
+            let mut req = app.client.get(app.url(path));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} with {token:?}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "forbidden");
+            assert!(
+                body["error"].as_str().unwrap().contains("ops_token"),
+                "{body}"
+            );
+        }
+    }
+    // The dashboard page holds no data; health checks stay open for probes.
+    assert_eq!(app.get("/ops").await.status(), 200);
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_an_ops_token_operator_data_needs_it_in_the_authorization_header() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.submitter_tokens = vec![TOKEN_A.into()];
+        s.ops_token = Some(OPS_TOKEN.into());
+    })
+    .await;
+    for path in ["/metrics", "/api/v1/ops/stats"] {
+        for (what, req) in [
+            ("no token", app.client.get(app.url(path))),
+            (
+                "a submitter token",
+                app.client.get(app.url(path)).bearer_auth(TOKEN_A),
+            ),
+            (
+                "a prefix of the ops token",
+                app.client
+                    .get(app.url(path))
+                    .bearer_auth(&OPS_TOKEN[..OPS_TOKEN.len() - 1]),
+            ),
+            (
+                "the ops token in the URL",
+                app.client
+                    .get(app.url(&format!("{path}?token={OPS_TOKEN}"))),
+            ),
+        ] {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path} with {what}");
+            assert_eq!(r.headers()["www-authenticate"], "Bearer");
+            assert_eq!(r.json::<Value>().await.unwrap()["code"], "unauthorized");
+        }
+    }
+    let r = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(OPS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("maplink_"));
+    let r = app
+        .client
+        .get(app.url("/api/v1/ops/stats"))
+        .bearer_auth(OPS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.json::<Value>().await.unwrap()["queue"].is_object());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workers_metrics_follow_the_same_rule_as_the_apis() {
+    let redis = RedisServer::start();
+    let data = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let client = maplink_tests::http_client();
+    let listener = |extra: &[(&str, &str)]| {
+        let worker = start_worker(&worker_env(&redis.url(), data.path(), extra), logs.path());
+        let started = worker.wait_for_message("maplink worker started", Duration::from_secs(20));
+        let addr = started["fields"]["metrics"].as_str().unwrap().to_owned();
+        (worker, format!("http://{addr}"))
+    };
+
+    let (_guarded, base) = listener(&[("MAPLINK_OPS_TOKEN", OPS_TOKEN)]);
+    let r = client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "unauthorized");
+    let r = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(OPS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("maplink_"));
+    let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "probes need no token");
+
+    let (_closed, base) = listener(&[("MAPLINK_SUBMITTER_TOKENS", TOKEN_A)]);
+    let r = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(TOKEN_A)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "forbidden");
+}
+
+#[tokio::test]
+async fn a_wildcard_origin_is_answered_with_a_star_and_no_credentials() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.cors_allowed_origins = vec!["*".into()]
+    })
+    .await;
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/sessions"))
+        .header("Origin", "https://anyone.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    let simple = app
+        .client
+        .get(app.url("/healthz"))
+        .header("Origin", "https://anyone.example")
+        .send()
+        .await
+        .unwrap();
+    for r in [preflight, simple] {
+        assert_eq!(r.headers()["access-control-allow-origin"], "*");
+        assert!(
+            r.headers()
+                .get("access-control-allow-credentials")
+                .is_none()
+        );
+    }
     app.stop().await;
 }
 

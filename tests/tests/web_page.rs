@@ -335,3 +335,82 @@ async fn a_reload_during_a_run_picks_the_session_up_again() {
     assert_eq!(browser.text("#stat-failed").await, "2");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_downloads_send_it_in_a_header_and_never_in_a_url() {
+    const TOKEN: &str = "token-browser-0123456789";
+    let app =
+        TestApp::spawn_with(Backend::Sqlite, |s| s.submitter_tokens = vec![TOKEN.into()]).await;
+    let browser = Browser::start().await;
+    let files = tempfile::tempdir().unwrap();
+    browser.goto(&app.url("/")).await;
+
+    // Without a token the upload is refused and the page asks for one.
+    browser
+        .send_keys(
+            "#file",
+            &write_input(files.path(), "stores.xlsx", &sheets::seed_example_xlsx()),
+        )
+        .await;
+    browser
+        .wait_for("!document.getElementById('token-box').hidden", WAIT)
+        .await;
+    browser.send_keys("#token", TOKEN).await;
+    browser.click("#token-form button[type=submit]").await;
+    upload_worked_example(&browser, files.path()).await;
+    browser.click("#extract").await;
+    browser
+        .wait_for("!document.getElementById('results').hidden", WAIT)
+        .await;
+
+    let links = browser
+        .script("return [...document.querySelectorAll('.downloads a')].map(a => a.href)")
+        .await;
+    let links: Vec<&str> = links
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(links.len(), 3);
+    assert!(
+        links.iter().all(|l| !l.contains(TOKEN)),
+        "a download link carries the token: {links:?}"
+    );
+
+    // The name comes from Content-Disposition; the rows are the two that failed.
+    browser.click("#download-failed").await;
+    let failed = browser
+        .downloaded("processed_stores_failed.xlsx", WAIT)
+        .await;
+    assert_eq!(sheets::read_xlsx(&failed)[0].1.len(), 3);
+    browser.click("#download-all").await;
+    let all = browser.downloaded("processed_stores.xlsx", WAIT).await;
+    assert_eq!(sheets::read_xlsx(&all)[0].1.len(), 31);
+    assert!(
+        browser
+            .script("return document.getElementById('message').hidden")
+            .await
+            == Value::Bool(true),
+        "{}",
+        browser.text("#message").await
+    );
+
+    // Only the event stream, which EventSource opens without headers, had the token
+    // in its URL.
+    let requested = browser
+        .script("return performance.getEntriesByType('resource').map(e => e.name)")
+        .await;
+    let with_token: Vec<&str> = requested
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .filter(|u| u.contains(TOKEN))
+        .collect();
+    assert!(
+        with_token.iter().all(|u| u.contains("/events?")),
+        "the token was sent in a URL: {with_token:?}"
+    );
+    app.stop().await;
+}

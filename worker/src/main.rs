@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let metrics_addr = maplink_worker::observe::serve_metrics(
         &state.settings.worker_metrics_bind,
         handle,
+        maplink_worker::observe::OpsGate::from_settings(&state.settings),
         shutdown.clone(),
     )
     .await

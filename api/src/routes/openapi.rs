@@ -143,9 +143,9 @@ pub fn document() -> Value {
             "/api/v1/ops/stats": {
                 "get": {
                     "summary": "Operations snapshot: queue depth, live workers, sessions by status, throughput, cleanups, link resolution",
-                    "description": "Needs `Authorization: Bearer <ops_token>` when an ops token is configured.",
+                    "description": "Needs `Authorization: Bearer <ops_token>` when an ops token is configured; closed (403) when submitter tokens are configured without one.",
                     "responses": { "200": { "description": "The snapshot the /ops dashboard renders", "content": { "application/json": { "schema": { "type": "object" } } } },
-                        "401": error("Missing or invalid ops token") }
+                        "401": error("Missing or invalid ops token"), "403": error("Submitter tokens without an ops token: operator data is closed") }
                 }
             },
             "/api/v1/openapi.json": {

@@ -1,18 +1,19 @@
 //! The operators' surface: `/metrics` (Prometheus), `/api/v1/ops/stats` (JSON), and the
-//! `/ops` dashboard page that renders it. With `ops_token` set, the data needs
-//! `Authorization: Bearer <ops_token>` (or `?token=`); the page itself holds no data.
+//! `/ops` dashboard page that renders it. Who may read the data is decided by
+//! [`OpsGate`] (the same rule as a worker's `/metrics`); the page itself holds no data
+//! and stays open.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     Json, Router,
-    extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    extract::State,
+    http::Method,
+    middleware,
     routing::{MethodRouter, get},
 };
 use maplink::domain::now_ms;
+use maplink_worker::observe::{OpsGate, require_ops_access};
 use serde_json::{Value, json};
 
 use crate::{service::views::rfc3339, state::AppState};
@@ -35,7 +36,10 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/metrics",
             get(|State(s): State<AppState>| async move { s.metrics.render() }),
         )
-        .route_layer(middleware::from_fn_with_state(state, require_ops_token));
+        .route_layer(middleware::from_fn_with_state(
+            Arc::new(OpsGate::from_settings(&state.settings)),
+            require_ops_access,
+        ));
     Router::new()
         .merge(guarded)
         .route("/ops", get(|| async { super::web::page(OPS_HTML) }))
@@ -43,41 +47,6 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/assets/ops.js",
             get(|| async { super::web::asset(OPS_JS, "text/javascript; charset=utf-8") }),
         )
-}
-
-async fn require_ops_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(expected) = &state.settings.ops_token else {
-        return next.run(req).await;
-    };
-    let header_token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let query_token = req.uri().query().and_then(|q| {
-        q.split('&')
-            .find_map(|p| p.strip_prefix("token="))
-            .map(|t| {
-                percent_encoding::percent_decode_str(t)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-    });
-    let ok = header_token
-        .or(query_token)
-        .is_some_and(|t| crate::access::same(t.as_bytes(), expected.as_bytes()));
-    if ok {
-        return next.run(req).await;
-    }
-    let mut r = (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({ "error": "Missing or invalid ops token.", "code": "unauthorized" })),
-    )
-        .into_response();
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    r
 }
 
 /// Everything the dashboard shows, from the shared stores.

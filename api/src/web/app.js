@@ -109,11 +109,50 @@
     $("log").appendChild(li);
     $("log").scrollTop = $("log").scrollHeight;
   }
+  // Downloads are plain links when the service is open. With a token they are fetched
+  // with the Authorization header and saved from a Blob: a token in a link's URL would
+  // end up in browser history and proxy logs (the server takes it in the URL only on
+  // event streams).
   function setDownloads() {
     const base = "/api/v1/sessions/" + encodeURIComponent(state.id) + "/download";
-    $("download-all").href = withToken(base);
-    $("download-failed").href = withToken(base + "?rows=failed");
-    $("download-skipped").href = withToken(base + "?rows=skipped");
+    $("download-all").href = base;
+    $("download-failed").href = base + "?rows=failed";
+    $("download-skipped").href = base + "?rows=skipped";
+  }
+  /** The file name from a Content-Disposition header: filename* (UTF-8) first. */
+  function dispositionFilename(header) {
+    if (!header) return null;
+    const star = /filename\*=UTF-8''([^;]+)/i.exec(header);
+    if (star) { try { return decodeURIComponent(star[1].trim()); } catch (e) { /* fall through */ } }
+    const plain = /filename="([^"]*)"/i.exec(header) || /filename=([^;]+)/i.exec(header);
+    return plain ? plain[1].trim() : null;
+  }
+  async function download(link) {
+    clearMessage();
+    let response;
+    try {
+      response = await fetch(link.href, { headers: { "Authorization": "Bearer " + state.token } });
+    } catch (e) {
+      show("The service cannot be reached. Check your connection and try again.");
+      return;
+    }
+    if (!response.ok) {
+      let json = null;
+      try { json = await response.json(); } catch (e) { json = null; }
+      if (response.status === 401) $("token-box").hidden = false;
+      show(explain(response.status, json));
+      return;
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const save = document.createElement("a");
+    save.href = url;
+    save.download = dispositionFilename(response.headers.get("Content-Disposition")) || "download";
+    document.body.appendChild(save);
+    save.click();
+    save.remove();
+    // The browser has taken the Blob once the click is handled; the URL is released
+    // a little later rather than at once, which some browsers would cancel.
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
   }
   async function showResults() {
     const s = await api("GET", "/api/v1/sessions/" + encodeURIComponent(state.id));
@@ -269,6 +308,11 @@
     drop.addEventListener("drop", (e) => upload(e.dataTransfer.files[0]));
     $("extract").addEventListener("click", extract);
     $("renew").addEventListener("click", renew);
+    ["download-all", "download-failed", "download-skipped"].forEach((id) => $(id).addEventListener("click", (e) => {
+      if (!state.token) return; // the plain link works without a token
+      e.preventDefault();
+      download(e.currentTarget);
+    }));
     $("token-form").addEventListener("submit", (e) => {
       e.preventDefault();
       state.token = $("token").value.trim();
