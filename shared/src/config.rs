@@ -18,7 +18,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// API listen address; port 0 picks a free port (logged at start).
@@ -196,6 +196,29 @@ impl Default for Settings {
             link_cache_ttl_secs: 30 * 86_400,
             link_cache_negative_ttl_secs: 3_600,
         }
+    }
+}
+
+/// Keys whose values are secrets: never printed.
+const SECRET_KEYS: &[&str] = &["places_api_key", "ops_token", "submitter_tokens"];
+
+/// Settings as an operator may see them in a log line: secrets replaced, and the
+/// password of a Redis URL (`redis://:password@host`) with them.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut table = toml::Table::try_from(self).map_err(|_| std::fmt::Error)?;
+        for key in SECRET_KEYS {
+            if let Some(value) = table.get_mut(*key) {
+                *value = toml::Value::String("[redacted]".into());
+            }
+        }
+        if let Some(toml::Value::String(url)) = table.get_mut("redis_url")
+            && let Some((scheme, rest)) = url.split_once("://")
+            && let Some((_, host)) = rest.rsplit_once('@')
+        {
+            *url = format!("{scheme}://[redacted]@{host}");
+        }
+        write!(f, "Settings {{ {} }}", table.to_string().trim().replace('\n', ", "))
     }
 }
 
@@ -553,6 +576,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.resolve_allowed_hosts, ["goo.gl", "example.org"]);
+    }
+
+    #[test]
+    fn secrets_never_reach_a_debug_line() {
+        let s = Settings {
+            places_api_key: Some("AIza-places-secret".into()),
+            ops_token: Some("ops-secret-0123456789".into()),
+            submitter_tokens: vec!["submitter-secret-0123".into()],
+            redis_url: Some("redis://:redis-secret@cache:6379/0".into()),
+            ..Settings::default()
+        };
+        let line = format!("{s:?}");
+        for secret in ["AIza-places-secret", "ops-secret", "submitter-secret", "redis-secret"] {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+        assert!(line.contains("cache:6379"), "{line}");
+        assert!(line.contains("session_ttl_secs = 7200"), "{line}");
     }
 
     #[test]
