@@ -3,7 +3,9 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  let token = sessionStorage.getItem("maplink-ops-token") || new URLSearchParams(location.search).get("token");
+  // The token comes from the form only, kept for this tab: a token in the page's URL
+  // would end up in browser history and proxy logs.
+  let token = sessionStorage.getItem("maplink-ops-token");
 
   function text(id, v) { $(id).textContent = v === null || v === undefined ? "–" : String(v); }
   function row(values, classes) {
@@ -93,7 +95,7 @@
     const headers = token ? { Authorization: "Bearer " + token } : {};
     try {
       const r = await fetch("/api/v1/ops/stats", { headers });
-      if (r.status === 401) { $("token-box").hidden = false; return; }
+      if (r.status === 401 || r.status === 403) { $("token-box").hidden = false; return; }
       if (!r.ok) throw new Error("HTTP " + r.status);
       $("message").hidden = true;
       render(await r.json());
