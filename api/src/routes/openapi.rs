@@ -10,6 +10,11 @@ use crate::state::AppState;
 
 const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
+/// A hyphenated UUID of version 4, in either case: the only ids the API looks up
+/// (anything else is a 400 before any lookup).
+const SESSION_ID_PATTERN: &str =
+    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 pub fn router() -> Router<AppState> {
     Router::new().route(OPENAPI_PATH, get(|| async { Json(document()) }))
 }
@@ -47,12 +52,65 @@ fn error(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
 
+/// An error that says when to try again: 429 and 503 always carry `Retry-After`.
+fn retry_later(description: &str) -> Value {
+    let mut response = error(description);
+    response["headers"] = json!({ "Retry-After": { "$ref": "#/components/headers/Retry-After" } });
+    response
+}
+
+/// 401 with `WWW-Authenticate: Bearer`.
+fn unauthorized(description: &str) -> Value {
+    let mut response = error(description);
+    response["headers"] =
+        json!({ "WWW-Authenticate": { "$ref": "#/components/headers/WWW-Authenticate" } });
+    response
+}
+
 fn session(description: &str) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Session" } } } })
 }
 
+/// What a client does next with a session it was given: every operation on `{id}`.
+fn session_links() -> Value {
+    let ops = [
+        ("GetSession", "getSession"),
+        ("ProcessSession", "processSession"),
+        ("RenewSession", "renewSession"),
+        ("SessionEvents", "sessionEvents"),
+        ("SessionRows", "sessionRows"),
+        ("DownloadSession", "downloadSession"),
+        ("DeleteSession", "deleteSession"),
+    ];
+    ops.into_iter()
+        .map(|(name, op)| {
+            (
+                name.to_owned(),
+                json!({ "operationId": op, "parameters": { "id": "$response.body#/session_id" } }),
+            )
+        })
+        .collect()
+}
+
+/// The answers every route on an existing session may give besides its own: a
+/// malformed id, a missing token, an unknown id, an unreachable store.
+fn session_errors(mut responses: Value) -> Value {
+    let common = json!({
+        "400": error("Malformed id"),
+        "401": unauthorized("Missing or invalid access token (only when submitter tokens are configured)"),
+        "404": error("Unknown or expired (`session_not_found`, `session_expired`), or another token's session"),
+        "503": retry_later("The store is unreachable (`unavailable`)")
+    });
+    for (status, response) in common.as_object().into_iter().flatten() {
+        if responses.get(status).is_none() {
+            responses[status] = response.clone();
+        }
+    }
+    responses
+}
+
 pub fn document() -> Value {
-    let id_param = json!([{ "name": "id", "in": "path", "required": true, "description": "Session id (UUID v4)", "schema": { "type": "string", "format": "uuid" } }]);
+    let id_param = json!([{ "name": "id", "in": "path", "required": true, "description": "Session id (UUID v4)", "schema": { "type": "string", "format": "uuid", "pattern": SESSION_ID_PATTERN } }]);
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -60,121 +118,183 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Spreadsheets of map links in, coordinates out. Sessions slide on a TTL; errors are {error, code}."
         },
+        // Open unless submitter tokens are configured; then every session route needs one.
+        "security": [{}, { "submitterToken": [] }],
         "paths": {
             "/api/v1/sessions": {
                 "post": {
+                    "operationId": "createSession",
                     "summary": "Upload a sheet (.xlsx or .csv) and create a session",
-                    "requestBody": { "required": true, "content": { "multipart/form-data": { "schema": {
-                        "type": "object", "required": ["file"], "properties": { "file": { "type": "string", "format": "binary" } } } } } },
+                    "requestBody": { "required": true, "content": { "multipart/form-data": {
+                        "schema": { "type": "object", "required": ["file"], "properties": {
+                            "file": { "type": "string", "format": "binary", "description": "The sheet; the part's file name must end in .xlsx or .csv" } } },
+                        // The file name, not the part's content type, says how the file is read.
+                        "encoding": { "file": { "headers": { "Content-Disposition": {
+                            "description": "Carries the file name",
+                            "schema": { "type": "string" },
+                            "example": "form-data; name=\"file\"; filename=\"stores.csv\"" } } } },
+                        "example": { "file": "Name,Region,Maps link\nSandton City Mall,Gauteng,\"https://maps.google.com/?q=-26.1076,28.0567\"\nCape Town CBD,Western Cape,\"https://www.google.com/maps/@-33.9249,18.4241,15z\"\n" } } } },
                     "responses": {
-                        "201": { "description": "Created, with a preview", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Created" } } } },
-                        "400": error("Validation failed (no file, wrong type, unreadable, missing columns)"),
-                        "413": error("Larger than the upload limit"),
+                        "201": { "description": "Created, with a preview", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Created" } } },
+                            "links": session_links() },
+                        "400": error("Validation failed (no file, wrong type, unreadable, missing columns, malformed multipart)"),
+                        "401": unauthorized("Missing or invalid access token (only when submitter tokens are configured)"),
+                        "408": error("The upload arrived too slowly (`request_timeout`)"),
+                        "413": error("Larger than the upload limit (`payload_too_large`), or more rows, columns, cells or text than a sheet may hold (`sheet_too_large`)"),
                         "415": error("Not a multipart upload"),
-                        "429": error("Too many uploads; see Retry-After")
+                        "429": retry_later("Too many uploads"),
+                        "503": retry_later("Busy reading other uploads (`busy`), holding as many sessions or bytes as allowed (`storage_full`), or the store is unreachable (`unavailable`)")
                     }
                 }
             },
             "/api/v1/sessions/{id}": {
                 "parameters": id_param,
                 "get": {
+                    "operationId": "getSession",
                     "summary": "Status, counts, progress, age and expiry (refreshes the session)",
-                    "responses": { "200": session("The session"), "400": error("Malformed id"), "404": error("Unknown or expired") }
+                    "responses": session_errors(json!({ "200": session("The session") }))
                 },
                 "delete": {
+                    "operationId": "deleteSession",
                     "summary": "Delete the session and its files",
-                    "responses": { "204": { "description": "Deleted" }, "400": error("Malformed id"), "404": error("Unknown or expired") }
+                    "responses": session_errors(json!({ "204": { "description": "Deleted" } }))
                 }
             },
             "/api/v1/sessions/{id}/process": {
                 "parameters": id_param,
                 "post": {
+                    "operationId": "processSession",
                     "summary": "Queue the coordinates job",
-                    "responses": {
-                        "202": session("Queued"), "400": error("Malformed id"), "404": error("Unknown or expired"),
-                        "409": error("Already queued or processing"), "429": error("Too many requests; see Retry-After"),
-                        "503": error("The queue is unavailable")
-                    }
+                    "responses": session_errors(json!({
+                        "202": session("Queued"),
+                        "409": error("Already queued or processing"), "429": retry_later("Too many processing requests"),
+                        "503": retry_later("The store or the queue is unreachable (`unavailable`)")
+                    }))
                 }
             },
             "/api/v1/sessions/{id}/download": {
                 "parameters": id_param,
                 "get": {
+                    "operationId": "downloadSession",
                     "summary": "The processed file, or only its failed or skipped rows",
                     "parameters": [{ "name": "rows", "in": "query", "schema": { "type": "string", "enum": ["all", "failed", "skipped"], "default": "all" } }],
-                    "responses": {
-                        "200": { "description": "The file (.xlsx or .csv, as uploaded)", "content": {
+                    "responses": session_errors(json!({
+                        "200": { "description": "The file (.xlsx or .csv, as uploaded)",
+                            "headers": { "Content-Disposition": { "description": "attachment; filename=\"processed_<name>\", and the original name in filename*", "required": true, "schema": { "type": "string" } } },
+                            "content": {
                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } },
                             "text/csv": { "schema": { "type": "string" } } } },
-                        "400": error("Malformed id or rows value"), "404": error("Unknown or expired"), "409": error("Not processed yet")
-                    }
+                        "400": error("Malformed id or rows value"), "409": error("Not processed yet")
+                    }))
                 }
             },
             "/api/v1/sessions/{id}/renew": {
                 "parameters": id_param,
-                "post": { "summary": "Refresh the session (new expires_at)", "responses": { "200": session("Renewed"), "400": error("Malformed id"), "404": error("Unknown or expired") } }
+                "post": {
+                    "operationId": "renewSession",
+                    "summary": "Refresh the session (new expires_at)",
+                    "responses": session_errors(json!({ "200": session("Renewed") }))
+                }
             },
             "/api/v1/sessions/{id}/events": {
                 "parameters": id_param,
                 "get": {
+                    "operationId": "sessionEvents",
                     "summary": "Server-sent events of the session's runs: start, progress, log, complete, error",
-                    "description": "Each event has an `id:` line; reconnect with Last-Event-ID (or ?after=) to resume without loss or repeats. The stream ends after a run's complete or error event.",
+                    "description": "Each event has an `id:` line; reconnect with Last-Event-ID (or ?after=) to resume without loss or repeats. The stream ends after a run's complete or error event; resumed after that event, it waits for the next run. The response schema describes one event.",
+                    // EventSource cannot send headers: the token may come in the URL here.
+                    "security": [{}, { "submitterToken": [] }, { "accessTokenQuery": [] }],
                     "parameters": [
                         { "name": "Last-Event-ID", "in": "header", "schema": { "type": "string" } },
                         { "name": "after", "in": "query", "schema": { "type": "string" } }
                     ],
-                    "responses": { "200": { "description": "text/event-stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
-                        "400": error("Malformed id"), "404": error("Unknown or expired") }
+                    "responses": session_errors(json!({
+                        "200": { "description": "A stream of events", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/Event" } } } }
+                    }))
                 }
             },
             "/api/v1/sessions/{id}/rows": {
                 "parameters": id_param,
                 "get": {
+                    "operationId": "sessionRows",
                     "summary": "The per-row log of the last run, filtered and paged",
                     "parameters": [
                         { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["success", "failed", "skipped"] } },
                         { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "default": 0 } },
                         { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }
                     ],
-                    "responses": { "200": { "description": "A page of rows", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RowsPage" } } } },
-                        "400": error("Malformed id or query"), "404": error("Unknown or expired"), "409": error("Not processed yet") }
+                    "responses": session_errors(json!({
+                        "200": { "description": "A page of rows", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RowsPage" } } } },
+                        "400": error("Malformed id or query"), "409": error("Not processed yet")
+                    }))
                 }
             },
             "/api/v1/ops/stats": {
                 "get": {
+                    "operationId": "opsStats",
                     "summary": "Operations snapshot: queue depth, live workers, sessions by status, throughput, cleanups, link resolution",
                     "description": "Needs `Authorization: Bearer <ops_token>` when an ops token is configured; closed (403) when submitter tokens are configured without one.",
+                    "security": [{}, { "opsToken": [] }],
                     "responses": { "200": { "description": "The snapshot the /ops dashboard renders", "content": { "application/json": { "schema": { "type": "object" } } } },
-                        "401": error("Missing or invalid ops token"), "403": error("Submitter tokens without an ops token: operator data is closed") }
+                        "401": unauthorized("Missing or invalid ops token"), "403": error("Submitter tokens without an ops token: operator data is closed") }
                 }
             },
             "/api/v1/openapi.json": {
-                "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document", "content": { "application/json": {} } } } }
+                "get": {
+                    "operationId": "openapiDocument",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": { "200": { "description": "OpenAPI 3 document", "content": { "application/json": { "schema": { "type": "object" } } } } }
+                }
             }
         },
-        "components": { "schemas": {
+        "components": {
+            "securitySchemes": {
+                "submitterToken": { "type": "http", "scheme": "bearer", "description": "One of `submitter_tokens`; each token sees only its own sessions" },
+                "accessTokenQuery": { "type": "apiKey", "in": "query", "name": "access_token", "description": "A submitter token in the URL, accepted by the event streams only" },
+                "opsToken": { "type": "http", "scheme": "bearer", "description": "The `ops_token`" }
+            },
+            "headers": {
+                "Retry-After": { "description": "Seconds to wait before trying again", "required": true, "schema": { "type": "integer", "minimum": 1 } },
+                "WWW-Authenticate": { "description": "Bearer", "required": true, "schema": { "type": "string" } }
+            },
+            "schemas": {
             "Error": { "type": "object", "required": ["error", "code"], "properties": {
-                "error": { "type": "string", "description": "For people" }, "code": { "type": "string", "description": "Stable, for scripts" } } },
-            "Counts": { "type": "object", "properties": { "successful": { "type": "integer" }, "failed": { "type": "integer" }, "skipped": { "type": "integer" } } },
-            "Session": { "type": "object", "properties": {
+                "error": { "type": "string", "description": "For people" }, "code": { "type": "string", "description": "Stable, for scripts" },
+                "expired_at": { "type": "string", "format": "date-time", "description": "With `session_expired`: when it expired" },
+                "idle_minutes": { "type": "number", "description": "With `session_expired`: how long it had been idle" } } },
+            "Counts": { "type": "object", "required": ["successful", "failed", "skipped"], "properties": {
+                "successful": { "type": "integer", "minimum": 0 }, "failed": { "type": "integer", "minimum": 0 }, "skipped": { "type": "integer", "minimum": 0 } } },
+            "Session": { "type": "object",
+                "required": ["session_id", "filename", "status", "map_column", "total_rows", "counts", "progress", "error", "attempt",
+                    "created_at", "last_seen_at", "expires_at", "age_s", "ttl_remaining_s"],
+                "properties": {
                 "session_id": { "type": "string", "format": "uuid" }, "filename": { "type": "string" },
                 "status": { "type": "string", "enum": ["uploaded", "queued", "processing", "completed", "failed"] },
-                "map_column": { "type": "string" }, "total_rows": { "type": "integer" },
+                "map_column": { "type": "string" }, "total_rows": { "type": "integer", "minimum": 0 },
                 "counts": { "$ref": "#/components/schemas/Counts" },
-                "progress": { "type": "object", "properties": { "done": { "type": "integer" }, "total": { "type": "integer" }, "percent": { "type": "number" } } },
-                "error": { "type": "string", "nullable": true }, "attempt": { "type": "integer" },
+                "progress": { "type": "object", "required": ["done", "total", "percent"], "properties": {
+                    "done": { "type": "integer", "minimum": 0 }, "total": { "type": "integer", "minimum": 0 }, "percent": { "type": "number", "minimum": 0, "maximum": 100 } } },
+                "error": { "type": "string", "nullable": true }, "attempt": { "type": "integer", "minimum": 0 },
                 "created_at": { "type": "string", "format": "date-time" }, "last_seen_at": { "type": "string", "format": "date-time" },
                 "expires_at": { "type": "string", "format": "date-time" }, "age_s": { "type": "number" }, "ttl_remaining_s": { "type": "number" } } },
-            "Created": { "allOf": [ { "$ref": "#/components/schemas/Session" }, { "type": "object", "properties": {
+            "Created": { "allOf": [ { "$ref": "#/components/schemas/Session" }, { "type": "object", "required": ["preview_columns", "preview_data"], "properties": {
                 "preview_columns": { "type": "array", "items": { "type": "string" } },
-                "preview_data": { "type": "array", "items": { "type": "object" } } } } ] },
-            "Row": { "type": "object", "properties": {
-                "row": { "type": "integer" }, "name": { "type": "string" }, "status": { "type": "string", "enum": ["success", "failed", "skipped"] },
+                "preview_data": { "type": "array", "items": { "type": "object", "additionalProperties": {
+                    "description": "The cell as read: text, a number or a boolean; null when blank",
+                    "nullable": true, "anyOf": [{ "type": "string" }, { "type": "number" }, { "type": "boolean" }] } } } } } ] },
+            "Row": { "type": "object", "required": ["row", "name", "status", "reason", "lng", "lat", "attempts", "method", "link", "message"], "properties": {
+                "row": { "type": "integer", "minimum": 1 }, "name": { "type": "string" }, "status": { "type": "string", "enum": ["success", "failed", "skipped"] },
                 "reason": { "type": "string", "nullable": true }, "lng": { "type": "number", "nullable": true }, "lat": { "type": "number", "nullable": true },
-                "attempts": { "type": "integer" }, "method": { "type": "string", "nullable": true }, "link": { "type": "string" }, "message": { "type": "string" } } },
-            "RowsPage": { "type": "object", "properties": {
-                "total": { "type": "integer" }, "offset": { "type": "integer" }, "limit": { "type": "integer" },
-                "rows": { "type": "array", "items": { "$ref": "#/components/schemas/Row" } } } }
-        } }
+                "attempts": { "type": "integer", "minimum": 0 }, "method": { "type": "string", "nullable": true }, "link": { "type": "string" }, "message": { "type": "string" } } },
+            "RowsPage": { "type": "object", "required": ["total", "offset", "limit", "rows"], "properties": {
+                "total": { "type": "integer", "minimum": 0 }, "offset": { "type": "integer", "minimum": 0 }, "limit": { "type": "integer", "minimum": 1, "maximum": 1000 },
+                "rows": { "type": "array", "items": { "$ref": "#/components/schemas/Row" } } } },
+            "Event": { "type": "object", "description": "One server-sent event", "required": ["id", "data"], "properties": {
+                "id": { "type": "string", "description": "Resume after it with Last-Event-ID or ?after=" },
+                "event": { "type": "string", "enum": ["message"], "description": "Always the default: the kind is the data's `type`" },
+                "data": { "type": "string", "description": "JSON: `{\"type\": \"start\" | \"progress\" | \"log\" | \"complete\" | \"error\", …}`" } } }
+            }
+        }
     })
 }
