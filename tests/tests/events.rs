@@ -4,7 +4,10 @@ use std::{sync::Arc, time::Duration};
 
 use maplink::{
     domain::SessionId,
-    events::{EventKind, EventLog, RedisEventLog, SqliteEventLog, payload},
+    events::{
+        EventKind, EventLog, MAX_EVENT_BYTES, MAX_EVENT_LOG_BYTES, MAX_EVENTS_PER_SESSION,
+        MAX_TEXT_CHARS, RedisEventLog, SqliteEventLog, payload,
+    },
     session::open_pool,
 };
 use maplink_tests::{Backend, RedisServer, TestApp, sheets};
@@ -217,4 +220,123 @@ async fn the_ending_is_logged_before_the_status_tells_it_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ending_is_logged_before_the_status_tells_it_on_redis() {
     the_ending_is_logged_before_the_status_tells_it(Backend::Redis).await;
+}
+
+/// A sheet of long names (four-byte characters) and long links that do not parse,
+/// processed eight times (more events than a log keeps): the session's event log stays
+/// within its byte budget, no
+/// text in it is longer than the limit, and the failed rows of a run are reported up
+/// to a limit, then summarised. Returns the app and the session for store-specific
+/// measurements.
+async fn a_huge_sheet_leaves_a_bounded_event_log(backend: Backend) -> (TestApp, SessionId) {
+    let rows = 300;
+    let mut sheet = vec![vec![
+        "Name".to_owned(),
+        "Region".to_owned(),
+        "Maps link".to_owned(),
+    ]];
+    for i in 0..rows {
+        sheet.push(vec![
+            format!("{i} {}", "🗺".repeat(3_000)),
+            "Gauteng".to_owned(),
+            format!("not a valid url {i} {}", "x".repeat(2_000)),
+        ]);
+    }
+    let app = TestApp::spawn(backend).await;
+    let created = app
+        .upload_ok("huge.xlsx", sheets::xlsx_named("Sites", &sheet))
+        .await;
+    let id_text = created["session_id"].as_str().unwrap().to_owned();
+    for _ in 0..8 {
+        assert_eq!(app.process(&id_text).await.status(), 202);
+        app.wait_for_status(&id_text, "completed", Duration::from_secs(120))
+            .await;
+    }
+
+    let id: SessionId = id_text.parse().unwrap();
+    let events = app
+        .events()
+        .await
+        .read_after(id, None, 100_000)
+        .await
+        .unwrap();
+    let payload_bytes: usize = events.iter().map(|e| e.data.to_string().len()).sum();
+    assert!(
+        events.len() <= MAX_EVENTS_PER_SESSION,
+        "{} events kept",
+        events.len()
+    );
+    assert!(
+        payload_bytes <= MAX_EVENT_LOG_BYTES,
+        "{payload_bytes} bytes of events kept"
+    );
+    for e in &events {
+        let data = e.data.to_string();
+        assert!(
+            data.len() <= MAX_EVENT_BYTES,
+            "{} bytes: {data}",
+            data.len()
+        );
+        for text in e
+            .data
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(|v| v.as_str())
+        {
+            assert!(text.chars().count() <= MAX_TEXT_CHARS, "{text}");
+        }
+    }
+    let last_run = &events[events
+        .iter()
+        .rposition(|e| e.kind == EventKind::Start)
+        .expect("the last run's start is kept")..];
+    let count = |kind| last_run.iter().filter(|e| e.kind == kind).count();
+    let warnings: Vec<&str> = last_run
+        .iter()
+        .filter(|e| e.kind == EventKind::Log && e.data["level"] == "warning")
+        .map(|e| e.data["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 101, "100 failed rows, then a summary");
+    assert!(
+        warnings[0].starts_with("Row 1 (0 🗺") && warnings[0].contains("…): Failed"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[100].contains("200 more failed rows"),
+        "{}",
+        warnings[100]
+    );
+    assert!(
+        count(EventKind::Progress) <= 102,
+        "{}",
+        count(EventKind::Progress)
+    );
+    assert_eq!(last_run.last().unwrap().kind, EventKind::Complete);
+    (app, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_sheet_leaves_a_bounded_event_log_on_sqlite() {
+    let (app, _) = a_huge_sheet_leaves_a_bounded_event_log(Backend::Sqlite).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_sheet_leaves_a_bounded_event_log_on_redis() {
+    let (app, id) = a_huge_sheet_leaves_a_bounded_event_log(Backend::Redis).await;
+    // What Redis itself spends on the stream, every entry counted.
+    let memory: usize = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(format!("{{maplink}}:events:{id}"))
+        .arg("SAMPLES")
+        .arg(0)
+        .query(&mut app.redis.as_ref().unwrap().conn())
+        .unwrap();
+    assert!(
+        memory <= MAX_EVENT_LOG_BYTES,
+        "the stream takes {memory} bytes in Redis"
+    );
+    app.stop().await;
 }

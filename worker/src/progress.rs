@@ -1,6 +1,8 @@
-//! Progress events while a job runs: a reporter task appends a `progress` event a few
-//! times a second while the count moves (not one per row: a 100,000-row sheet would
-//! flood the log), plus helpers for the other event kinds.
+//! Progress events while a job runs: a reporter task appends a `progress` event when
+//! the count has moved by a whole percent (at most four times a second), or every few
+//! seconds while it moves more slowly — not one per row: a 100,000-row sheet would
+//! flood the log, whose size is bounded ([`maplink::events`]); a run of any length adds
+//! about a hundred progress events plus one per [`SLOW_EVERY`] it lasts.
 
 use std::{
     sync::{Arc, atomic::Ordering},
@@ -18,6 +20,9 @@ use crate::heartbeat::RunSignals;
 
 /// How often the reporter looks at the count.
 const EVERY: Duration = Duration::from_millis(250);
+
+/// The longest a moving count goes unreported.
+const SLOW_EVERY: Duration = Duration::from_secs(5);
 
 /// Appends a run's `complete` or `error` event. Unlike [`emit`], a failure is the
 /// caller's: the session must not be marked ended while its log lacks the ending.
@@ -87,6 +92,8 @@ pub fn spawn_reporter(
     let (stop, mut stopped) = oneshot::channel();
     let task = tokio::spawn(async move {
         let mut last = u64::MAX;
+        let mut last_percent = u64::MAX;
+        let mut last_at = tokio::time::Instant::now();
         let mut ticker = tokio::time::interval(EVERY);
         loop {
             // Stop requests are only seen between events, never during an append.
@@ -95,8 +102,11 @@ pub fn spawn_reporter(
                 _ = ticker.tick() => {}
             }
             let done = signals.progress.load(Ordering::Relaxed);
-            if done != last {
+            let percent = done.saturating_mul(100) / total.max(1);
+            if done != last && (percent != last_percent || last_at.elapsed() >= SLOW_EVERY) {
                 last = done;
+                last_percent = percent;
+                last_at = tokio::time::Instant::now();
                 let name = signals.last_name();
                 emit(
                     events.as_ref(),

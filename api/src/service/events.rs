@@ -128,9 +128,5 @@ pub async fn current_run_start(state: &AppState, id: SessionId) -> maplink::Resu
 
 /// The id of the newest event in the log, so that a follower sees only what comes next.
 pub async fn latest_event_id(state: &AppState, id: SessionId) -> maplink::Result<Option<String>> {
-    let events = state
-        .events
-        .read_after(id, None, maplink::events::MAX_EVENTS_PER_SESSION)
-        .await?;
-    Ok(events.last().map(|e| e.id.clone()))
+    state.events.last_id(id).await
 }

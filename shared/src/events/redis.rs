@@ -1,9 +1,12 @@
-//! Redis event log: one stream per session, capped with `MAXLEN ~`.
+//! Redis event log: one stream per session, capped with an exact `MAXLEN` (the cap is a
+//! byte bound, so it must hold: `MAXLEN ~` could leave up to a node of 100 entries
+//! more). Redis frees a stream node's memory once all its entries are trimmed; the
+//! budget in [`super`] leaves room for that one partly trimmed node.
 
 use async_trait::async_trait;
 use redis::{AsyncCommands, aio::ConnectionManager, streams::StreamRangeReply};
 
-use super::{Event, EventKind, EventLog, MAX_EVENTS_PER_SESSION};
+use super::{Event, EventKind, EventLog, MAX_EVENTS_PER_SESSION, fit};
 use crate::{Error, Result, domain::SessionId};
 
 fn key(session: SessionId) -> String {
@@ -41,13 +44,12 @@ impl EventLog for RedisEventLog {
         let id: String = redis::cmd("XADD")
             .arg(key(session))
             .arg("MAXLEN")
-            .arg("~")
             .arg(MAX_EVENTS_PER_SESSION)
             .arg("*")
             .arg("kind")
             .arg(kind.as_str())
             .arg("data")
-            .arg(data.to_string())
+            .arg(fit(kind, data))
             .query_async(&mut conn)
             .await?;
         Ok(id)
@@ -87,6 +89,12 @@ impl EventLog for RedisEventLog {
             });
         }
         Ok(events)
+    }
+
+    async fn last_id(&self, session: SessionId) -> Result<Option<String>> {
+        let mut conn = self.conn.clone();
+        let reply: StreamRangeReply = conn.xrevrange_count(key(session), "+", "-", 1).await?;
+        Ok(reply.ids.into_iter().next().map(|e| e.id))
     }
 
     async fn delete(&self, session: SessionId) -> Result<()> {

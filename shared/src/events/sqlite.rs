@@ -1,9 +1,10 @@
-//! SQLite event log: one table; the row id is the event id.
+//! SQLite event log: one table; the row id is the event id. Each append trims its
+//! session to the newest [`MAX_EVENTS_PER_SESSION`] in the same transaction.
 
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
 
-use super::{Event, EventKind, EventLog, MAX_EVENTS_PER_SESSION};
+use super::{Event, EventKind, EventLog, MAX_EVENTS_PER_SESSION, fit};
 use crate::{Error, Result, domain::SessionId};
 
 #[derive(Clone)]
@@ -37,23 +38,29 @@ impl EventLog for SqliteEventLog {
         data: &serde_json::Value,
     ) -> Result<String> {
         let sid = session.to_string();
+        let mut tx = self.pool.begin().await?;
         let seq: i64 = sqlx::query(
             "INSERT INTO session_events (session_id, kind, data) VALUES (?, ?, ?) RETURNING seq",
         )
         .bind(&sid)
         .bind(kind.as_str())
-        .bind(data.to_string())
-        .fetch_one(&self.pool)
+        .bind(fit(kind, data))
+        .fetch_one(&mut *tx)
         .await?
         .try_get("seq")?;
-        // Trim now and then rather than on every append.
-        if seq % 100 == 0 {
-            sqlx::query("DELETE FROM session_events WHERE session_id = ? AND seq <= ?")
-                .bind(&sid)
-                .bind(seq - MAX_EVENTS_PER_SESSION as i64)
-                .execute(&self.pool)
-                .await?;
-        }
+        // Sequence numbers are shared by all sessions, so the cut is found by position
+        // within this session (an index walk of at most the cap), not by arithmetic on
+        // `seq`. Trimming on every append keeps the bound exact.
+        sqlx::query(
+            "DELETE FROM session_events WHERE session_id = ?1 AND seq <= (
+                SELECT seq FROM session_events WHERE session_id = ?1
+                ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )
+        .bind(&sid)
+        .bind(i64::try_from(MAX_EVENTS_PER_SESSION).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(seq.to_string())
     }
 
@@ -83,6 +90,16 @@ impl EventLog for SqliteEventLog {
                 })
             })
             .collect()
+    }
+
+    async fn last_id(&self, session: SessionId) -> Result<Option<String>> {
+        let seq: Option<i64> =
+            sqlx::query("SELECT MAX(seq) AS seq FROM session_events WHERE session_id = ?")
+                .bind(session.to_string())
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("seq")?;
+        Ok(seq.map(|s| s.to_string()))
     }
 
     async fn delete(&self, session: SessionId) -> Result<()> {

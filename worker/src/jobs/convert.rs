@@ -20,7 +20,7 @@ use serde_json::json;
 use maplink::{
     Error,
     domain::{Counts, FileFormat, RowStatus, SessionId, SessionStatus},
-    events::{EventKind, EventLog},
+    events::{EventKind, EventLog, truncate},
     files::SessionFile,
     jobs::ConvertJob,
     ops::ResolutionCount,
@@ -165,20 +165,24 @@ async fn tell_completed(
     counts: Counts,
     rows: &[maplink::domain::RowOutcome],
 ) -> Result<(), Error> {
-    emit(
-        events,
-        id,
-        EventKind::Progress,
-        progress::progress_fields(total, total, rows.last().map(|r| r.name.clone())),
-    )
-    .await;
+    let mut last = progress::progress_fields(total, total, rows.last().map(|r| r.name.clone()));
+    last["successful"] = counts.successful.into();
+    last["failed"] = counts.failed.into();
+    last["skipped"] = counts.skipped.into();
+    emit(events, id, EventKind::Progress, last).await;
     let failed = rows.iter().filter(|r| r.status == RowStatus::Failed);
     for row in failed.take(MAX_ROW_LOGS) {
         log(
             events,
             id,
             "warning",
-            format!("Row {} ({}): {}", row.row, row.name, row.comment()),
+            // A short name, so that the reason fits in the event's text limit.
+            format!(
+                "Row {} ({}): {}",
+                row.row,
+                truncate(&row.name, ROW_NAME_CHARS),
+                row.comment()
+            ),
         )
         .await;
     }
@@ -242,6 +246,9 @@ async fn record_methods(state: &WorkerState, rows: &[maplink::domain::RowOutcome
 
 /// Failed rows reported one by one in the event log; the rest are summarised.
 const MAX_ROW_LOGS: usize = 100;
+
+/// The longest row name quoted in a row's log message.
+const ROW_NAME_CHARS: usize = 60;
 
 async fn log(events: &dyn EventLog, id: SessionId, level: &str, message: String) {
     emit(
