@@ -10,13 +10,18 @@
 //! before the first cell is read, whatever the sheet uses:
 //! - its declared count: the reader reserves room for that many strings up front, so
 //!   `uniqueCount="99999999999"` in a 2 KB file would otherwise ask for terabytes and
-//!   abort the process;
+//!   abort the process. The count is read from the `<sst>` tag found the way the reader
+//!   finds it, with the same XML parser, so that no spelling the reader accepts slips
+//!   past (a `>` inside a quoted value, spaces around `=`, a namespace prefix, a long
+//!   preamble before the tag);
 //! - its size in memory: each string costs its text plus about 40 bytes (the string's
 //!   own header and the allocator's rounding), so 15 million one-letter strings — a
 //!   table that compresses to almost nothing — would take 850 MiB. The table may take
 //!   at most [`SHARED_STRINGS_SHARE`] of `max_unpacked_bytes`.
 
-use std::io::{Cursor, Read};
+use std::io::{BufReader, Cursor, Read};
+
+use quick_xml::events::Event;
 
 use super::limits::mib;
 use crate::{Error, Result};
@@ -71,9 +76,10 @@ pub fn check(bytes: &[u8], max_unpacked: u64) -> Result<()> {
         }
     }
     for i in shared_strings {
+        let declared = declared_count(archive.by_index(i).map_err(|_| damaged())?);
         let entry = archive.by_index(i).map_err(|_| damaged())?;
         let size = entry.size();
-        let (declared, counted) = count_strings(entry).map_err(|_| damaged())?;
+        let counted = count_strings(entry).map_err(|_| damaged())?;
         // Each string takes at least `<si/>`, five bytes.
         if declared.is_some_and(|n| n > size / 5 + 1) {
             return Err(damaged());
@@ -120,22 +126,17 @@ fn opening_tags(window: &[u8], seen: usize) -> u64 {
     count
 }
 
-/// The declared `uniqueCount` (from the opening tag) and the number of `<si>` elements
-/// of a shared-string part, read as a stream.
-fn count_strings(mut part: impl Read) -> std::io::Result<(Option<u64>, u64)> {
+/// The number of `<si>` elements of a shared-string part, read as a stream.
+fn count_strings(mut part: impl Read) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 64 * 1024];
     // The last bytes of the previous chunk, so that a tag split across two chunks is
     // still seen once.
     let mut carry: Vec<u8> = Vec::new();
-    let mut head: Vec<u8> = Vec::new();
     let mut count = 0u64;
     loop {
         let n = part.read(&mut buf)?;
         if n == 0 {
             break;
-        }
-        if head.len() < 4096 {
-            head.extend_from_slice(&buf[..n.min(4096 - head.len())]);
         }
         let mut window = std::mem::take(&mut carry);
         let seen = window.len();
@@ -145,26 +146,68 @@ fn count_strings(mut part: impl Read) -> std::io::Result<(Option<u64>, u64)> {
         // room to look back for a prefix's `<`).
         carry = window[window.len().saturating_sub(CARRY)..].to_vec();
     }
-    Ok((declared_count(&head), count))
+    Ok(count)
 }
 
 fn damaged() -> Error {
     Error::Sheet("the file is not a valid .xlsx workbook (a part is damaged)".into())
 }
 
-/// The `uniqueCount` attribute of the `<sst>` tag, if the head of the part has one.
-fn declared_count(head: &[u8]) -> Option<u64> {
-    let text = String::from_utf8_lossy(head);
-    let sst = &text[text.find("<sst")?..];
-    let tag = &sst[..sst.find('>').unwrap_or(sst.len())];
-    let value = tag.split("uniqueCount=").nth(1)?;
-    let digits: String = value
-        .trim_start_matches(['"', '\''])
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    // Too many digits for a u64 is certainly more strings than the part holds.
-    Some(digits.parse().unwrap_or(u64::MAX))
+/// The `uniqueCount` of the part's `<sst>` tag, found as calamine finds it: the first
+/// start tag whose local name is `sst`, read with quick-xml configured as calamine
+/// configures it. `None` when there is no such tag or the XML breaks before it (the
+/// reader then fails the same way, without reserving anything).
+fn declared_count(part: impl Read) -> Option<u64> {
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(part));
+    let config = xml.config_mut();
+    config.check_end_names = false;
+    config.check_comments = false;
+    config.expand_empty_elements = true;
+    config.trim_text(false);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(tag)) if tag.local_name().as_ref() == "sst" => {
+                return count_in_tag(tag.attributes_raw().as_bytes());
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The largest `uniqueCount = "digits"` in a tag, spaces around `=` allowed. Any
+/// occurrence counts, not only a well-formed attribute: a check stricter than the
+/// reader costs nothing, a looser one costs the process.
+fn count_in_tag(tag: &[u8]) -> Option<u64> {
+    const NAME: &[u8] = b"uniqueCount";
+    let mut largest = None;
+    for start in (0..tag.len()).filter(|&i| tag[i..].starts_with(NAME)) {
+        let rest = tag[start + NAME.len()..].trim_ascii_start();
+        let Some(rest) = rest.strip_prefix(b"=") else {
+            continue;
+        };
+        let rest = rest.trim_ascii_start();
+        let Some(value) = rest.strip_prefix(b"\"").or_else(|| rest.strip_prefix(b"'")) else {
+            continue;
+        };
+        let value = value.strip_prefix(b"+").unwrap_or(value);
+        let digits: String = value
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .skip_while(|&&b| b == b'0')
+            .map(|&b| char::from(b))
+            .collect();
+        // Too many digits for a u64 is certainly more strings than the part holds.
+        let count = if digits.is_empty() {
+            0
+        } else {
+            digits.parse().unwrap_or(u64::MAX)
+        };
+        largest = largest.max(Some(count));
+    }
+    largest
 }
 
 #[cfg(test)]
@@ -174,12 +217,29 @@ mod tests {
     #[test]
     fn the_declared_string_count_is_read_from_the_opening_tag() {
         let head = br#"<?xml version="1.0"?><sst xmlns="x" count="3" uniqueCount="2"><si>"#;
-        assert_eq!(declared_count(head), Some(2));
+        assert_eq!(declared_count(&head[..]), Some(2));
         assert_eq!(
-            declared_count(b"<sst uniqueCount='99999999999999999999999'>"),
+            declared_count(&b"<sst uniqueCount='99999999999999999999999'>"[..]),
             Some(u64::MAX)
         );
-        assert_eq!(declared_count(b"<sst count=\"4\">"), None);
+        assert_eq!(declared_count(&b"<sst count=\"4\">"[..]), None);
+        assert_eq!(declared_count(&b"<other uniqueCount=\"4\"/>"[..]), None);
+    }
+
+    #[test]
+    fn the_declared_count_is_found_in_every_spelling_the_reader_accepts() {
+        let count = |xml: &str| declared_count(xml.as_bytes());
+        // A `>` inside a quoted value does not end the tag (found by fuzzing: the
+        // reader reserved room for 99,999,999,999 strings and the process aborted).
+        assert_eq!(
+            count(r#"<sst xmlns="http://x/200>/main" uniqueCount="99999999999">"#),
+            Some(99_999_999_999)
+        );
+        assert_eq!(count(r#"<sst uniqueCount = "7">"#), Some(7));
+        assert_eq!(count(r#"<x:sst xmlns:x="u" uniqueCount="7"/>"#), Some(7));
+        assert_eq!(count(r#"<sst uniqueCount="0007">"#), Some(7));
+        let preamble = format!(r#"<!--{}--><sst uniqueCount="7">"#, " ".repeat(10_000));
+        assert_eq!(count(&preamble), Some(7));
     }
 
     #[test]
@@ -187,7 +247,6 @@ mod tests {
         let mut xml = String::from(r#"<sst uniqueCount="3">"#);
         xml.push_str(&"x".repeat(64 * 1024 - xml.len() - 2));
         xml.push_str("<si><t>a</t></si><x:si><x:t>b</x:t></x:si><si/></sst>");
-        let (declared, counted) = count_strings(xml.as_bytes()).unwrap();
-        assert_eq!((declared, counted), (Some(3), 3));
+        assert_eq!(count_strings(xml.as_bytes()).unwrap(), 3);
     }
 }
