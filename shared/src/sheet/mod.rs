@@ -11,6 +11,7 @@ mod limits;
 mod preview;
 mod read;
 mod scan;
+mod sheet_name;
 mod write;
 mod zip_guard;
 

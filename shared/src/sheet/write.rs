@@ -1,5 +1,6 @@
 //! Writing a workbook back in its own format: .xlsx with rust_xlsxwriter (every sheet,
-//! names kept, numbers as numbers, dates as dates) or .csv.
+//! names kept unless Excel would refuse them — see `sheet_name.rs` —, numbers as
+//! numbers, dates as dates) or .csv.
 //!
 //! Cells come from an uploaded sheet, so they are written so that opening the output
 //! never runs anything (OWASP's "CSV injection"):
@@ -17,7 +18,7 @@ use std::{borrow::Cow, io::Write};
 
 use rust_xlsxwriter::{Format, Workbook as XlsxWorkbook, Worksheet, XlsxError};
 
-use super::{Cell, Workbook};
+use super::{Cell, Workbook, sheet_name::SheetNames};
 use crate::{Error, Result, domain::FileFormat};
 
 /// Serializes `book` to bytes in its format.
@@ -32,12 +33,13 @@ pub fn write(book: &Workbook) -> Result<Vec<u8>> {
 fn write_xlsx(book: &Workbook) -> std::result::Result<Vec<u8>, XlsxError> {
     let mut out = XlsxWorkbook::new();
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let mut names = SheetNames::default();
     for sheet in &book.sheets {
         // Constant-memory sheets stream their rows to a temporary file as they are
         // written (rows are written in order), instead of holding every cell in memory
         // until the workbook is saved: a 100,000-row sheet otherwise costs hundreds of MiB.
         let ws: &mut Worksheet = out.add_worksheet_with_constant_memory()?;
-        ws.set_name(&sheet.name)?;
+        ws.set_name(names.writable(&sheet.name))?;
         for (r, row) in sheet.rows.iter().enumerate() {
             let r =
                 sheet.first_row + u32::try_from(r).map_err(|_| XlsxError::RowColumnLimitError)?;
