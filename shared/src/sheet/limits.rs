@@ -15,7 +15,13 @@
 //! - **cells**: the widths of all rows of all sheets added up;
 //! - **text**: the bytes of text in all cells. A shared string in an .xlsx is stored
 //!   once in the file but held once per cell that uses it; without this count a 1 MiB
-//!   workbook can ask for gigabytes.
+//!   workbook can ask for gigabytes;
+//! - **the first sheet under its header**, once it is read (`rows_under_header`):
+//!   the job writes its results (LONG, LATTs, Comments) on every data row, after the
+//!   header's last column unless the header has them, so every data row is then held
+//!   at least as wide as the header. Short rows under a wide header — 20,000 one-letter
+//!   rows under 1,000 column names, a 45 KB CSV — would otherwise be read as 20,000
+//!   cells and held by the job as 20 million (found by fuzzing: 675 MiB for that file).
 
 use crate::{Error, Result};
 
@@ -212,6 +218,27 @@ impl Budget {
     }
 }
 
+/// Checks the first sheet as the job will hold it: `data_rows` rows, each at least as
+/// wide as the header, must stay within `max_cells`. (What the job holds beyond that is
+/// the rows' own cells, already counted, and three result cells a row.)
+pub(crate) fn rows_under_header(
+    data_rows: u64,
+    header_width: usize,
+    limits: &Limits,
+) -> Result<()> {
+    let cells = data_rows.saturating_mul(header_width as u64);
+    if cells > limits.max_cells {
+        return Err(Error::TooLarge(format!(
+            "The sheet has {} rows under a header {} columns wide: {} cells once the results are written; the limit is {}.",
+            thousands(data_rows),
+            thousands(header_width as u64),
+            thousands(cells),
+            thousands(limits.max_cells)
+        )));
+    }
+    Ok(())
+}
+
 /// `8300000` → `8,300,000`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -303,6 +330,20 @@ mod tests {
         assert_eq!(
             b.finish().unwrap_err().to_string(),
             "The workbook holds 4 MiB of text; the limit is 3 MiB."
+        );
+    }
+
+    #[test]
+    fn short_rows_under_a_wide_header_count_as_wide_as_the_header() {
+        let l = limits(u64::MAX, 2_000, 5_000_000, u64::MAX);
+        assert!(rows_under_header(4_985, 1_003, &l).is_ok());
+        assert_eq!(
+            rows_under_header(5_000, 1_003, &l).unwrap_err().to_string(),
+            "The sheet has 5,000 rows under a header 1,003 columns wide: 5,015,000 cells once the results are written; the limit is 5,000,000."
+        );
+        assert!(
+            rows_under_header(1_048_575, 3, &l).is_ok(),
+            "the largest sheet of three columns still fits the default limit"
         );
     }
 

@@ -42,7 +42,14 @@ pub fn read(bytes: &[u8], format: FileFormat, limits: &Limits) -> Result<Workboo
         Some(first) if first.rows.iter().all(|r| r.iter().all(Cell::is_blank)) => {
             Err(Error::Sheet("the first worksheet is empty".into()))
         }
-        Some(_) => Ok(Workbook { format, sheets }),
+        Some(first) => {
+            super::limits::rows_under_header(
+                first.data_len() as u64,
+                first.header().len(),
+                limits,
+            )?;
+            Ok(Workbook { format, sheets })
+        }
     }
 }
 

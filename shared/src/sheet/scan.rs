@@ -47,13 +47,15 @@ pub fn scan(bytes: &[u8], format: FileFormat, limits: &Limits, keep: usize) -> R
         rows.resize_with((r - low) as usize, Vec::new);
         rows.push(cells);
     }
+    let data_rows = u64::from(high - low);
+    super::limits::rows_under_header(data_rows, rows.first().map_or(0, Vec::len), limits)?;
     Ok(Scan {
         head: Sheet {
             name,
             rows,
             first_row: low,
         },
-        data_rows: u64::from(high - low),
+        data_rows,
         width: head.width,
     })
 }
