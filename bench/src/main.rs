@@ -1,8 +1,9 @@
 //! `maplink-bench`: measures the coordinates job on generated sheets.
 //!
 //! ```text
-//! cargo run --release -p maplink-bench            # every scenario
+//! cargo run --release -p maplink-bench            # sheet and links
 //! cargo run --release -p maplink-bench -- sheet 1048575
+//! cargo run --release -p maplink-bench -- hostile
 //! ```
 //!
 //! Scenarios:
@@ -11,10 +12,16 @@
 //!   process (`measure FILE`); job time, rows/s and that process's peak RSS.
 //! - `links [N]` (default 1,000): a sheet of N distinct short links against a local
 //!   server that answers each after 100 ms, twice with one link cache: cold and warm.
+//! - `hostile`: the hostile-upload corpus and the largest ordinary uploads against the
+//!   release `maplink-api` binary (embedded mode, a fresh process per case): each
+//!   answer, its time, the API's peak RSS and `/healthz` latency meanwhile; then the
+//!   largest sheets the default limits accept, converted in a fresh process (peak RSS).
+//!   Needs `cargo build --release -p maplink-api -p maplink-worker -p maplink-bench`.
 //!
 //! Each scenario prints its numbers and the target; the exit status is non-zero when a
 //! target is missed.
 
+mod hostile;
 mod rss;
 mod scenarios;
 
@@ -33,6 +40,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     match args.first().map(String::as_str) {
         Some("sheet") => met &= scenarios::sheet(number(1, 100_000)?).await?,
         Some("links") => met &= scenarios::links(number(1, 1_000)?).await?,
+        Some("hostile") => met &= hostile::hostile().await?,
         Some("measure") => {
             let path = args
                 .get(1)
@@ -43,7 +51,9 @@ async fn main() -> anyhow::Result<ExitCode> {
             met &= scenarios::sheet(100_000).await?;
             met &= scenarios::links(1_000).await?;
         }
-        Some(other) => anyhow::bail!("unknown scenario {other:?}; use sheet [ROWS] or links [N]"),
+        Some(other) => {
+            anyhow::bail!("unknown scenario {other:?}; use sheet [ROWS], links [N] or hostile")
+        }
     }
     Ok(if met {
         ExitCode::SUCCESS

@@ -33,22 +33,18 @@ fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Re
 /// Runs the whole pipeline on `input`; returns the result and the seconds it took.
 async fn timed_convert(
     input: Vec<u8>,
+    format: FileFormat,
     opts: &Options,
 ) -> anyhow::Result<(pipeline::Converted, f64)> {
     let started = Instant::now();
-    let converted = pipeline::convert(
-        input,
-        FileFormat::Xlsx,
-        opts,
-        &Arc::new(RunSignals::default()),
-    )
-    .await?
-    .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
+    let converted = pipeline::convert(input, format, opts, &Arc::new(RunSignals::default()))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("cancelled"))?;
     Ok((converted, started.elapsed().as_secs_f64()))
 }
 
 /// An .xlsx with `rows` data rows; `link(i)` gives row i's link.
-fn generate(rows: usize, link: impl Fn(usize) -> String) -> anyhow::Result<Vec<u8>> {
+pub fn generate(rows: usize, link: impl Fn(usize) -> String) -> anyhow::Result<Vec<u8>> {
     let mut book = Workbook::new();
     let ws = book.add_worksheet();
     for (c, h) in ["Name", "Region", "Maps link"].iter().enumerate() {
@@ -63,7 +59,7 @@ fn generate(rows: usize, link: impl Fn(usize) -> String) -> anyhow::Result<Vec<u
     Ok(book.save_to_buffer()?)
 }
 
-fn report(name: &str, value: f64, unit: &str, target: Option<f64>) -> bool {
+pub fn report(name: &str, value: f64, unit: &str, target: Option<f64>) -> bool {
     match target {
         Some(t) => {
             let ok = value < t;
@@ -98,25 +94,14 @@ pub async fn sheet(rows: usize) -> anyhow::Result<bool> {
     let path = dir.path().join("input.xlsx");
     std::fs::write(&path, &input)?;
     drop(input);
-    let out = std::process::Command::new(std::env::current_exe()?)
-        .arg("measure")
-        .arg(&path)
-        .output()?;
+    let Measured {
+        seconds: elapsed,
+        peak_mib: peak,
+        successful_rows: converted,
+        output_bytes: output,
+    } = measure_in_child(&path)?;
     anyhow::ensure!(
-        out.status.success(),
-        "measuring failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout)?;
-    let numbers: Vec<f64> = text
-        .split_whitespace()
-        .map(str::parse)
-        .collect::<Result<_, _>>()?;
-    let [elapsed, peak, converted, output] = numbers[..] else {
-        anyhow::bail!("unexpected measurement {text:?}")
-    };
-    anyhow::ensure!(
-        converted as usize == rows,
+        converted == rows,
         "only {converted} of {rows} rows converted"
     );
     let small = rows <= 100_000;
@@ -128,15 +113,54 @@ pub async fn sheet(rows: usize) -> anyhow::Result<bool> {
         "MiB",
         small.then_some(300.0),
     );
-    report("output size", output / 1048576.0, "MiB", None);
+    report("output size", output as f64 / 1048576.0, "MiB", None);
     Ok(met)
 }
 
-/// Converts one file and prints `seconds peak_mib successful_rows output_bytes`.
+/// One conversion measured in its own process.
+pub struct Measured {
+    pub seconds: f64,
+    pub peak_mib: f64,
+    pub successful_rows: usize,
+    pub output_bytes: usize,
+}
+
+/// Converts `path` in a fresh child process (`measure FILE`), so that the peak RSS is
+/// the conversion's alone.
+pub fn measure_in_child(path: &std::path::Path) -> anyhow::Result<Measured> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .arg("measure")
+        .arg(path)
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "measuring failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout)?;
+    let numbers: Vec<f64> = text
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let [seconds, peak_mib, successful_rows, output_bytes] = numbers[..] else {
+        anyhow::bail!("unexpected measurement {text:?}")
+    };
+    Ok(Measured {
+        seconds,
+        peak_mib,
+        successful_rows: successful_rows as usize,
+        output_bytes: output_bytes as usize,
+    })
+}
+
+/// Converts one file (its extension names the format) and prints `seconds peak_mib
+/// successful_rows output_bytes`.
 pub async fn measure(path: &std::path::Path) -> anyhow::Result<()> {
     let opts = options(&Settings::default(), None)?;
+    let format = FileFormat::from_filename(&path.to_string_lossy())
+        .ok_or_else(|| anyhow::anyhow!("{} is neither .xlsx nor .csv", path.display()))?;
     let input = std::fs::read(path)?;
-    let (converted, elapsed) = timed_convert(input, &opts).await?;
+    let (converted, elapsed) = timed_convert(input, format, &opts).await?;
     println!(
         "{elapsed} {} {} {}",
         rss::peak_mib().unwrap_or(f64::NAN),
@@ -188,7 +212,7 @@ pub async fn links(n: usize) -> anyhow::Result<bool> {
     let mut met = true;
     for (run, target) in [("cold cache", 10.0), ("warm cache", 1.0)] {
         let opts = options(&settings, Some(cache.clone()))?;
-        let (converted, elapsed) = timed_convert(input.clone(), &opts).await?;
+        let (converted, elapsed) = timed_convert(input.clone(), FileFormat::Xlsx, &opts).await?;
         anyhow::ensure!(
             converted.filled.counts.successful as usize == n,
             "not every link resolved: {:?}",
