@@ -78,6 +78,7 @@ impl Application {
             metrics: maplink::metrics::install(),
             sheet_work,
             usage: Default::default(),
+            streams: Default::default(),
         };
         let embedded = state.settings.redis_url.is_none();
         Ok(Self {
@@ -114,6 +115,13 @@ impl Application {
             self.state.metrics.clone(),
             shutdown.clone(),
         );
+        let streams = self.state.streams.clone();
+        let streams_stop = shutdown.clone();
+        // Event streams would hold the drain open until its grace period ends.
+        tokio::spawn(async move {
+            streams_stop.wait().await;
+            streams.close_all();
+        });
         let server_stop = shutdown.clone();
         let header_timeout = Duration::from_secs(self.state.settings.request_header_timeout_secs);
         let server = async move {

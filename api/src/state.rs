@@ -20,4 +20,6 @@ pub struct AppState {
     pub sheet_work: Arc<crate::service::sheet_work::SheetWork>,
     /// Live sessions and stored bytes, for the global quotas.
     pub usage: Arc<crate::service::usage::Usage>,
+    /// Open event streams, for their limits.
+    pub streams: Arc<crate::service::events::StreamSlots>,
 }

@@ -42,6 +42,14 @@ pub struct Settings {
     pub rate_limit_uploads_per_minute: u32,
     /// Processing requests one client may make per minute; 0 = no limit.
     pub rate_limit_process_per_minute: u32,
+    /// Event streams (SSE) one API process serves at once; beyond, 503.
+    pub max_event_streams: usize,
+    /// Event streams one client (an IPv4 address, an IPv6 /64) may hold open at once;
+    /// beyond, 429.
+    pub max_event_streams_per_client: usize,
+    /// The longest an event stream stays open; a client then reconnects with
+    /// `Last-Event-ID` and resumes where it was.
+    pub event_stream_max_secs: u64,
     /// Bearer tokens allowed to use the API; empty = open. With tokens, a session is
     /// visible only to the token that created it.
     pub submitter_tokens: Vec<String>,
@@ -165,6 +173,9 @@ impl Default for Settings {
             request_body_timeout_secs: 120,
             rate_limit_uploads_per_minute: 30,
             rate_limit_process_per_minute: 60,
+            max_event_streams: 1_000,
+            max_event_streams_per_client: 8,
+            event_stream_max_secs: 1_800,
             submitter_tokens: Vec::new(),
             cors_allowed_origins: Vec::new(),
             ops_token: None,
@@ -253,6 +264,9 @@ const KEYS: &[(&str, Kind)] = &[
     ("request_body_timeout_secs", Kind::Integer),
     ("rate_limit_uploads_per_minute", Kind::Integer),
     ("rate_limit_process_per_minute", Kind::Integer),
+    ("max_event_streams", Kind::Integer),
+    ("max_event_streams_per_client", Kind::Integer),
+    ("event_stream_max_secs", Kind::Integer),
     ("submitter_tokens", Kind::List),
     ("cors_allowed_origins", Kind::List),
     ("ops_token", Kind::Text),
@@ -372,6 +386,12 @@ impl Settings {
         }
         if self.redis_timeout_ms == 0 {
             return bad("redis_timeout_ms must be at least 1".into());
+        }
+        if self.max_event_streams == 0
+            || self.max_event_streams_per_client == 0
+            || self.event_stream_max_secs == 0
+        {
+            return bad("max_event_streams, max_event_streams_per_client and event_stream_max_secs must be at least 1".into());
         }
         if self.session_ttl_secs == 0 || self.cleanup_interval_secs == 0 {
             return bad("session_ttl_secs and cleanup_interval_secs must be at least 1".into());

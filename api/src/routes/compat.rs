@@ -6,11 +6,11 @@
 //! `/download` answers 404 as it did. Malformed ids are unknown ids here (the original
 //! had no id format).
 
-use std::{convert::Infallible, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use axum::{
     Extension, Json, Router,
-    extract::{Multipart, Path, State, multipart::MultipartRejection},
+    extract::{ConnectInfo, Multipart, Path, State, multipart::MultipartRejection},
     http::{HeaderMap, StatusCode, header},
     response::{
         IntoResponse, Response,
@@ -27,7 +27,7 @@ use crate::{
     error::{ApiError, ApiResult, SESSION_EXPIRED_MESSAGE},
     routes::{attachment, sessions::multipart_or_415},
     service::{
-        events::{current_run_start, follow, latest_event_id},
+        events::{STREAM_KEEP_ALIVE, acquire_slot, current_run_start, follow, latest_event_id},
         results,
         sessions::{self as svc, ALREADY_PROCESSING, NOT_PROCESSED, RowsFilter},
         upload,
@@ -155,9 +155,15 @@ async fn process(
 async fn process_stream(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
+    let slot = match acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers) {
+        Ok(slot) => slot,
+        Err(refused) => return Ok(refused.into_response()),
+    };
     let session = svc::touch(&state, &who, id)
         .await
         .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
@@ -173,10 +179,10 @@ async fn process_stream(
             }
         }
     };
-    let stream = follow(state, id, after)
+    let stream = follow(state, id, after, slot)
         .map(|e| Ok::<_, Infallible>(SseEvent::default().data(e.data.to_string())));
     Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
+        .keep_alive(KeepAlive::new().interval(STREAM_KEEP_ALIVE))
         .into_response())
 }
 

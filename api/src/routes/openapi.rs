@@ -201,7 +201,7 @@ pub fn document() -> Value {
                 "get": {
                     "operationId": "sessionEvents",
                     "summary": "Server-sent events of the session's runs: start, progress, log, complete, error",
-                    "description": "Each event has an `id:` line; reconnect with Last-Event-ID (or ?after=) to resume without loss or repeats. The stream ends after a run's complete or error event; resumed after that event, it waits for the next run. The response schema describes one event.",
+                    "description": "Each event has an `id:` line; reconnect with Last-Event-ID (or ?after=) to resume without loss or repeats. While a run is queued or processing the stream follows it to its complete or error event, then ends; with no run active it sends what the log holds after the given id and ends. Every stream ends after `event_stream_max_secs` (reconnect to resume). A client may hold `max_event_streams_per_client` streams open at once (429 beyond), a process `max_event_streams` (503 `streams_full` beyond). The response schema describes one event.",
                     // EventSource cannot send headers: the token may come in the URL here.
                     "security": [{}, { "submitterToken": [] }, { "accessTokenQuery": [] }],
                     "parameters": [
@@ -209,7 +209,9 @@ pub fn document() -> Value {
                         { "name": "after", "in": "query", "schema": { "type": "string" } }
                     ],
                     "responses": session_errors(json!({
-                        "200": { "description": "A stream of events", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/Event" } } } }
+                        "200": { "description": "A stream of events", "content": { "text/event-stream": { "schema": { "$ref": "#/components/schemas/Event" } } } },
+                        "429": retry_later("Too many open event streams from this client (`too_many_streams`)"),
+                        "503": retry_later("The store is unreachable (`unavailable`), or the process follows as many streams as it may (`streams_full`)")
                     }))
                 }
             },

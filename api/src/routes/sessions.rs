@@ -1,11 +1,12 @@
 //! The versioned session API under `/api/v1/sessions`.
 
-use std::convert::Infallible;
+use std::{convert::Infallible, net::SocketAddr};
 
 use axum::{
     Extension, Json, Router,
     extract::{
-        Multipart, Path, Query, State, multipart::MultipartRejection, rejection::QueryRejection,
+        ConnectInfo, Multipart, Path, Query, State, multipart::MultipartRejection,
+        rejection::QueryRejection,
     },
     http::{HeaderMap, Method, StatusCode},
     response::{
@@ -23,7 +24,7 @@ use crate::{
     error::{ApiError, ApiResult},
     routes::attachment,
     service::{
-        events::follow,
+        events::{STREAM_KEEP_ALIVE, acquire_slot, follow},
         results,
         sessions::{self as svc, RowsFilter, parse_id},
         upload,
@@ -144,24 +145,30 @@ struct EventsQuery {
 }
 
 /// SSE with `id:` lines; a reconnect resumes after `Last-Event-ID` (or `?after=`).
+/// Opening the stream counts as a read of the session; the open stream does not.
 async fn events(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
+    let slot = match acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers) {
+        Ok(slot) => slot,
+        Err(refused) => return Ok(refused.into_response()),
+    };
     svc::touch(&state, &who, id).await?;
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| query.ok().and_then(|Query(q)| q.after));
-    let stream = follow(state, id, after)
+    let stream = follow(state, id, after, slot)
         .map(|e| Ok::<_, Infallible>(SseEvent::default().id(e.id).data(e.data.to_string())));
     Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
+        .keep_alive(KeepAlive::new().interval(STREAM_KEEP_ALIVE))
         .into_response())
 }
 
