@@ -13,10 +13,12 @@
 //! - `links [N]` (default 1,000): a sheet of N distinct short links against a local
 //!   server that answers each after 100 ms, twice with one link cache: cold and warm.
 //! - `hostile`: the hostile-upload corpus and the largest ordinary uploads against the
-//!   release `maplink-api` binary (embedded mode, a fresh process per case): each
-//!   answer, its time, the API's peak RSS and `/healthz` latency meanwhile; then the
-//!   largest sheets the default limits accept, converted in a fresh process (peak RSS).
-//!   Needs `cargo build --release -p maplink-api -p maplink-worker -p maplink-bench`.
+//!   release `maplink-api` and `maplink-worker` (distributed mode: a private
+//!   `redis-server`, fresh processes per case; plus the largest CSV once in embedded
+//!   mode): each answer, its time, the API's and the worker's peak RSS and `/healthz`
+//!   latency meanwhile; then the largest sheets the default limits accept, converted in
+//!   a fresh process (peak RSS). Needs `redis-server` and
+//!   `cargo build --release -p maplink-api -p maplink-worker -p maplink-bench`.
 //!
 //! Each scenario prints its numbers and the target; the exit status is non-zero when a
 //! target is missed.
@@ -24,6 +26,7 @@
 mod hostile;
 mod rss;
 mod scenarios;
+mod stack;
 
 use std::process::ExitCode;
 
