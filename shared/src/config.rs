@@ -229,7 +229,11 @@ impl std::fmt::Debug for Settings {
         {
             *url = format!("{scheme}://[redacted]@{host}");
         }
-        write!(f, "Settings {{ {} }}", table.to_string().trim().replace('\n', ", "))
+        write!(
+            f,
+            "Settings {{ {} }}",
+            table.to_string().trim().replace('\n', ", ")
+        )
     }
 }
 
@@ -608,7 +612,12 @@ mod tests {
             ..Settings::default()
         };
         let line = format!("{s:?}");
-        for secret in ["AIza-places-secret", "ops-secret", "submitter-secret", "redis-secret"] {
+        for secret in [
+            "AIza-places-secret",
+            "ops-secret",
+            "submitter-secret",
+            "redis-secret",
+        ] {
             assert!(!line.contains(secret), "{secret} in {line}");
         }
         assert!(line.contains("cache:6379"), "{line}");
