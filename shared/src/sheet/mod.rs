@@ -12,6 +12,7 @@ mod preview;
 mod read;
 mod scan;
 mod sheet_name;
+mod sheet_parts;
 mod write;
 mod zip_guard;
 

@@ -17,7 +17,8 @@ use calamine::{DataRef, Reader, Xlsx, XlsxError};
 
 use super::{
     Cell, Sheet, Workbook,
-    limits::{Budget, Limits},
+    limits::{Budget, Limits, mib, thousands},
+    sheet_parts::{Counted, MAX_SHEETS, Parts},
 };
 use crate::{Error, Result, domain::FileFormat};
 
@@ -119,9 +120,27 @@ impl PendingRow {
 }
 
 fn xlsx_rows(bytes: &[u8], budget: &mut Budget, sink: &mut impl RowSink) -> Result<()> {
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(xlsx_reason)?;
+    let parts = Parts::of(bytes);
+    let allowance = parts.allowance();
+    let (file, read) = Counted::new(Cursor::new(bytes), parts);
+    let mut book: Xlsx<_> = Xlsx::new(file).map_err(xlsx_reason)?;
     let max_columns = budget.max_columns();
-    for name in book.sheet_names() {
+    let names = book.sheet_names();
+    if names.len() > MAX_SHEETS {
+        return Err(Error::TooLarge(format!(
+            "The workbook has {} sheets; the limit is {}.",
+            thousands(names.len() as u64),
+            thousands(MAX_SHEETS as u64)
+        )));
+    }
+    for name in names {
+        // See `sheet_parts.rs`: a part named by many sheets is read once per sheet.
+        if read.get() > allowance {
+            return Err(Error::TooLarge(format!(
+                "The workbook lists the same data as several sheets; reading them would unpack more than {}, twice the workbook.",
+                mib(allowance)
+            )));
+        }
         budget.next_sheet(&name);
         let wanted = sink.sheet(&name);
         // Streams the sheet's cells: building calamine's `Range` first would hold every
