@@ -147,7 +147,10 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if matches!(self, Self::Unavailable(_) | Self::Busy | Self::StorageFull(_)) {
+        if matches!(
+            self,
+            Self::Unavailable(_) | Self::Busy | Self::StorageFull(_)
+        ) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
