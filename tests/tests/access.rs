@@ -332,21 +332,25 @@ async fn a_workers_metrics_follow_the_same_rule_as_the_apis() {
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "forbidden");
 }
 
+/// A browser's CORS preflight for an upload with a token, from `origin`.
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/sessions"))
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_wildcard_origin_is_answered_with_a_star_and_no_credentials() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| {
         s.cors_allowed_origins = vec!["*".into()]
     })
     .await;
-    let preflight = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/api/v1/sessions"))
-        .header("Origin", "https://anyone.example")
-        .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "authorization")
-        .send()
-        .await
-        .unwrap();
+    let preflight = preflight(&app, "https://anyone.example").await;
     let simple = app
         .client
         .get(app.url("/healthz"))
@@ -382,15 +386,7 @@ async fn cors_is_off_by_default_and_follows_the_allow_list() {
         s.cors_allowed_origins = vec!["https://maps.example.org".into()]
     })
     .await;
-    let r = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/api/v1/sessions"))
-        .header("Origin", "https://maps.example.org")
-        .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "authorization")
-        .send()
-        .await
-        .unwrap();
+    let r = preflight(&app, "https://maps.example.org").await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         r.headers()["access-control-allow-origin"],
