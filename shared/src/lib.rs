@@ -19,5 +19,6 @@ pub mod session;
 pub mod sheet;
 pub mod shutdown;
 pub mod telemetry;
+pub mod text;
 
 pub use error::{Error, Result};

@@ -33,39 +33,21 @@ struct Counted {
 impl Usage {
     /// Live sessions: the last count plus the sessions this process created since.
     pub async fn live_sessions(&self, store: &dyn SessionStore) -> maplink::Result<u64> {
-        let mut cached = self.sessions.lock().await;
-        match *cached {
-            Some(c) if c.at.elapsed() < REFRESH => Ok(c.value),
-            _ => {
-                let value = store.census().await?.by_status.values().sum();
-                *cached = Some(Counted {
-                    at: Instant::now(),
-                    value,
-                });
-                Ok(value)
-            }
-        }
+        recount_if_stale(&self.sessions, async {
+            Ok(store.census().await?.by_status.values().sum())
+        })
+        .await
     }
 
     /// Stored bytes: the last count plus what this process stored since.
     pub async fn stored_bytes(&self, files: &FileStore) -> maplink::Result<u64> {
-        let mut cached = self.bytes.lock().await;
-        match *cached {
-            Some(c) if c.at.elapsed() < REFRESH => Ok(c.value),
-            _ => {
-                let files = files.clone();
-                let value = tokio::task::spawn_blocking(move || files.stored_bytes())
-                    .await
-                    .map_err(|e| {
-                        maplink::Error::io("sessions", std::io::Error::other(e.to_string()))
-                    })??;
-                *cached = Some(Counted {
-                    at: Instant::now(),
-                    value,
-                });
-                Ok(value)
-            }
-        }
+        let files = files.clone();
+        recount_if_stale(&self.bytes, async move {
+            tokio::task::spawn_blocking(move || files.stored_bytes())
+                .await
+                .map_err(|e| maplink::Error::io("sessions", std::io::Error::other(e.to_string())))?
+        })
+        .await
     }
 
     /// A session was deleted here: count again at the next upload, so that the room it
@@ -82,6 +64,26 @@ impl Usage {
         }
         if let Some(c) = self.bytes.lock().await.as_mut() {
             c.value = c.value.saturating_add(bytes);
+        }
+    }
+}
+
+/// The cached count in `slot`, or a new one from `count` when it is older than
+/// [`REFRESH`] (or was forgotten).
+async fn recount_if_stale(
+    slot: &Mutex<Option<Counted>>,
+    count: impl std::future::Future<Output = maplink::Result<u64>>,
+) -> maplink::Result<u64> {
+    let mut cached = slot.lock().await;
+    match *cached {
+        Some(c) if c.at.elapsed() < REFRESH => Ok(c.value),
+        _ => {
+            let value = count.await?;
+            *cached = Some(Counted {
+                at: Instant::now(),
+                value,
+            });
+            Ok(value)
         }
     }
 }

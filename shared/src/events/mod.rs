@@ -46,17 +46,7 @@ const _: () = assert!(
 /// longer texts are cut and end with `…`.
 pub const MAX_TEXT_CHARS: usize = 200;
 
-/// `text` cut to at most `max_chars` characters, the last of them `…` when cut.
-pub fn truncate(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        None => text.to_owned(),
-        Some(_) => {
-            let keep = max_chars.saturating_sub(1);
-            let end = text.char_indices().nth(keep).map_or(text.len(), |(i, _)| i);
-            format!("{}…", &text[..end])
-        }
-    }
-}
+pub use crate::text::truncate;
 
 /// Cuts every text in `value` (at any depth) to `max_chars`.
 fn truncate_texts(value: &mut serde_json::Value, max_chars: usize) {

@@ -20,12 +20,9 @@ pub struct Preview {
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// `s` cut to at most `max` characters, with `…` when cut.
+/// `s` cut to its first `max` characters, then `…`, when it is longer.
 pub fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_owned(),
-    }
+    crate::text::truncate(s, max + 1)
 }
 
 /// Column names for a sheet `width` columns wide: the header texts (cut to
