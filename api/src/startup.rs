@@ -41,10 +41,10 @@ impl Application {
                 let conn = connect_fail_fast(url, settings.redis_timeout())
                     .await
                     .with_context(|| format!("connecting to Redis at {}", redact(url)))?;
-                (
-                    Arc::new(RedisSessionStore::from_connection(conn.clone())),
-                    QueueBackend::Redis(conn),
-                )
+                let queue = QueueBackend::redis(url, conn.clone())
+                    .await
+                    .context("opening the queue")?;
+                (Arc::new(RedisSessionStore::from_connection(conn)), queue)
             }
             None => {
                 let path = settings.sqlite_path();
@@ -52,10 +52,10 @@ impl Application {
                     .await
                     .with_context(|| format!("opening {}", path.display()))?;
                 let store = SqliteSessionStore::open(pool.clone()).await?;
-                QueueBackend::setup_sqlite(&pool)
+                let queue = QueueBackend::sqlite(pool, &settings)
                     .await
-                    .context("creating the queue tables")?;
-                (Arc::new(store), QueueBackend::Sqlite(pool))
+                    .context("creating the queue table")?;
+                (Arc::new(store), queue)
             }
         };
         let listener = TcpListener::bind(&settings.bind)
@@ -70,7 +70,7 @@ impl Application {
             events: queue.event_log().await?,
             sessions,
             files,
-            producer: queue.producer(&settings),
+            producer: queue.producer(),
             ops: queue.ops_store().await?,
             queue,
             settings,

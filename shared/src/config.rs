@@ -84,12 +84,17 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Jobs one worker process runs at once.
     pub worker_concurrency: usize,
-    /// How often a worker proves to the queue that it is alive.
+    /// How often a worker renews the leases of the jobs it runs.
     pub queue_heartbeat_secs: u64,
-    /// Missed queue heartbeats after which a worker's jobs are handed to another worker.
+    /// Missed renewals after which a worker's jobs are handed to another worker (the
+    /// lease is `queue_heartbeat_secs × queue_missed_heartbeats`).
     pub queue_missed_heartbeats: usize,
-    /// How often an idle worker looks for new jobs.
-    pub poll_interval_ms: u64,
+    /// How long the queue remembers a done job.
+    pub queue_keep_done_secs: u64,
+    /// At most this many done jobs are remembered (0: none).
+    pub queue_keep_done_count: u64,
+    /// At most this many dead jobs are kept for an operator, newest first.
+    pub queue_keep_dead_count: u64,
     /// Runs of one job before it is given up and marked failed.
     pub job_max_attempts: u32,
     /// How long a stopping worker waits for its jobs before handing them back.
@@ -183,9 +188,11 @@ impl Default for Settings {
             worker_metrics_bind: "127.0.0.1:9464".into(),
             log_format: LogFormat::Text,
             worker_concurrency: 4,
-            queue_heartbeat_secs: 5,
+            queue_heartbeat_secs: 2,
             queue_missed_heartbeats: 3,
-            poll_interval_ms: 200,
+            queue_keep_done_secs: 3600,
+            queue_keep_done_count: 10_000,
+            queue_keep_dead_count: 1000,
             job_max_attempts: 3,
             shutdown_timeout_secs: 30,
             tombstone_ttl_secs: 86_400,
@@ -280,7 +287,9 @@ const KEYS: &[(&str, Kind)] = &[
     ("worker_concurrency", Kind::Integer),
     ("queue_heartbeat_secs", Kind::Integer),
     ("queue_missed_heartbeats", Kind::Integer),
-    ("poll_interval_ms", Kind::Integer),
+    ("queue_keep_done_secs", Kind::Integer),
+    ("queue_keep_done_count", Kind::Integer),
+    ("queue_keep_dead_count", Kind::Integer),
     ("job_max_attempts", Kind::Integer),
     ("shutdown_timeout_secs", Kind::Integer),
     ("tombstone_ttl_secs", Kind::Integer),
@@ -459,11 +468,12 @@ impl Settings {
                 self.places_base_url
             ));
         }
-        if self.queue_heartbeat_secs == 0
-            || self.queue_missed_heartbeats == 0
-            || self.poll_interval_ms == 0
-        {
-            return bad("queue_heartbeat_secs, queue_missed_heartbeats and poll_interval_ms must be at least 1".into());
+        if self.queue_heartbeat_secs == 0 || self.queue_missed_heartbeats < 2 {
+            return bad(format!(
+                "queue_heartbeat_secs ({}) must be at least 1 and queue_missed_heartbeats ({}) at least 2 \
+                 (a lease must outlive one late renewal)",
+                self.queue_heartbeat_secs, self.queue_missed_heartbeats
+            ));
         }
         Ok(())
     }
@@ -484,6 +494,14 @@ impl Settings {
 
     pub fn session_ttl_ms(&self) -> i64 {
         i64::try_from(self.session_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+
+    /// How long a job's delivery is held without renewal before another worker takes it.
+    pub fn queue_lease(&self) -> Duration {
+        Duration::from_secs(
+            self.queue_heartbeat_secs
+                .saturating_mul(self.queue_missed_heartbeats as u64),
+        )
     }
 
     pub fn heartbeat_interval(&self) -> Duration {

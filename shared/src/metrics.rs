@@ -26,6 +26,7 @@ pub const ROWS: &str = "maplink_rows_total";
 pub const LINK_RESOLUTIONS: &str = "maplink_link_resolutions_total";
 pub const LINK_CACHE_HITS: &str = "maplink_link_cache_hits_total";
 pub const QUEUE_DEPTH: &str = "maplink_queue_depth";
+pub const QUEUE_OLDEST_PENDING: &str = "maplink_queue_oldest_pending_seconds";
 pub const WORKER_HEARTBEATS: &str = "maplink_worker_heartbeats_total";
 pub const LIVE_WORKERS: &str = "maplink_live_workers";
 pub const SESSIONS_EXPIRED: &str = "maplink_sessions_expired_total";
@@ -53,6 +54,7 @@ pub const ALL: &[&str] = &[
     LINK_RESOLUTIONS,
     LINK_CACHE_HITS,
     QUEUE_DEPTH,
+    QUEUE_OLDEST_PENDING,
     WORKER_HEARTBEATS,
     LIVE_WORKERS,
     SESSIONS_EXPIRED,
@@ -99,6 +101,10 @@ pub fn describe_all() {
     describe_gauge!(
         QUEUE_DEPTH,
         "Coordinates jobs by queue state (pending, scheduled, running, dead)"
+    );
+    describe_gauge!(
+        QUEUE_OLDEST_PENDING,
+        "How long the oldest pending coordinates job has waited for a worker"
     );
     describe_counter!(
         WORKER_HEARTBEATS,

@@ -44,7 +44,6 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     Settings {
         bind: "127.0.0.1:0".into(),
         data_dir: data_dir.to_path_buf(),
-        poll_interval_ms: 50,
         queue_heartbeat_secs: 2,
         queue_missed_heartbeats: 2,
         // Tests never leave the machine: only loopback test servers may be fetched.
@@ -113,7 +112,7 @@ impl TestApp {
         })];
         if let (Some(url), true) = (&settings.redis_url, redis_workers) {
             let conn = QueueBackend::connect_redis(url).await.expect("redis");
-            let backend = QueueBackend::Redis(conn.clone());
+            let backend = QueueBackend::redis(url, conn.clone()).await.expect("queue");
             let state = WorkerState::new(
                 &backend,
                 Arc::new(RedisSessionStore::from_connection(conn)),
@@ -152,6 +151,26 @@ impl TestApp {
 
     pub fn data_dir(&self) -> &std::path::Path {
         self.data_dir.path()
+    }
+
+    /// An independent handle on the app's queue (on SQLite it does not wake the app's
+    /// in-process workers: use it to look, not to enqueue).
+    pub async fn queue(&self) -> QueueBackend {
+        match &self.settings.redis_url {
+            Some(url) => {
+                QueueBackend::redis(url, QueueBackend::connect_redis(url).await.expect("redis"))
+                    .await
+                    .expect("redis queue")
+            }
+            None => {
+                let pool = open_pool(&self.settings.sqlite_path())
+                    .await
+                    .expect("sqlite pool");
+                QueueBackend::sqlite(pool, &self.settings)
+                    .await
+                    .expect("sqlite queue")
+            }
+        }
     }
 
     /// An independent handle on the app's session store, for looking at sessions

@@ -42,7 +42,6 @@ pub fn worker_env(
         ("MAPLINK_DATA_DIR", data_dir.display().to_string()),
         ("MAPLINK_QUEUE_HEARTBEAT_SECS", "2".to_owned()),
         ("MAPLINK_QUEUE_MISSED_HEARTBEATS", "2".to_owned()),
-        ("MAPLINK_POLL_INTERVAL_MS", "100".to_owned()),
         // Several workers run side by side: each picks a free metrics port.
         ("MAPLINK_WORKER_METRICS_BIND", "127.0.0.1:0".to_owned()),
         // Tests never leave the machine: only loopback test servers may be fetched.
@@ -100,6 +99,17 @@ impl Proc {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// Sends a signal by name (`STOP`, `CONT`, …) with `kill(1)`.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{name} {pid} failed");
     }
 
     /// SIGTERM, then wait up to `timeout` for the exit status.

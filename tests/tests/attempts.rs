@@ -1,5 +1,5 @@
 //! Bounded attempts: a job that keeps failing for a transient reason is retried, then
-//! given up with a clear message (apalis-redis alone would retry 25 times).
+//! given up with a clear message and left in the dead list for an operator.
 
 use std::time::Duration;
 
@@ -33,16 +33,24 @@ async fn a_job_that_keeps_failing_is_given_up(backend: Backend) {
         "{error}"
     );
 
-    if let Some(redis) = &app.redis {
-        let dead_set = apalis_redis::Config::default()
-            .queue(maplink::jobs::CONVERT_QUEUE)
-            .dead_jobs_set();
-        eventually(Duration::from_secs(10), "the task in the dead set", || {
-            let n: usize = redis::Commands::scard(&mut redis.conn(), &dead_set).unwrap();
-            async move { (n == 1).then_some(()) }
-        })
-        .await;
-    }
+    // The job is in the dead list, with its attempts and the reason.
+    let dead = eventually(
+        Duration::from_secs(10),
+        "the job in the dead list",
+        || async {
+            let dead = app.queue().await.store().dead(10).await.ok()?;
+            (dead.len() == 1).then_some(dead)
+        },
+    )
+    .await;
+    assert_eq!(dead[0].attempts, 3);
+    assert!(
+        dead[0]
+            .error
+            .starts_with("Processing failed after 3 attempts"),
+        "{}",
+        dead[0].error
+    );
     // Once the cause is gone, the session can run again.
     app.files
         .write(

@@ -5,8 +5,8 @@ use std::{collections::HashSet, sync::Arc};
 use maplink::{
     domain::{Counts, FileFormat, Session, SessionId, SessionStatus},
     session::{
-        CleanedSession, CleanupReport, RedisSessionStore, SessionStore, SqliteSessionStore,
-        StartRun, Update, UpdateOutcome, open_pool,
+        CleanedSession, CleanupReport, Delivery, RedisSessionStore, SessionStore,
+        SqliteSessionStore, StartRun, Update, UpdateOutcome, open_pool,
     },
 };
 use maplink_tests::RedisServer;
@@ -70,6 +70,7 @@ conformance!(
     touch_refreshes_last_seen_and_reports_missing,
     start_run_moves_to_queued_once,
     update_applies_only_to_the_current_run,
+    only_the_latest_delivery_of_a_run_changes_the_session,
     delete_removes_the_record,
     expiry_is_strictly_after_the_ttl,
     claim_takes_only_expired_sessions_and_leaves_tombstones,
@@ -184,6 +185,7 @@ async fn update_applies_only_to_the_current_run(s: Subject) {
         }),
         error: Some(None),
         only_run: Some(run.attempt),
+        delivery: None,
     };
     assert_eq!(
         s.store.update(base.id, &finish).await.unwrap(),
@@ -232,6 +234,73 @@ async fn update_applies_only_to_the_current_run(s: Subject) {
         s.store.update(SessionId::random(), &fail).await.unwrap(),
         UpdateOutcome::Missing
     );
+}
+
+/// The delivery fence: within one run, only the delivery that started last changes
+/// the session; an earlier one (its worker stalled past its lease) is refused, and a
+/// new run starts with no delivery recorded.
+async fn only_the_latest_delivery_of_a_run_changes_the_session(s: Subject) {
+    let base = session();
+    s.store.create(&base).await.unwrap();
+    let StartRun::Started(run) = s.store.start_run(base.id, "j", None).await.unwrap() else {
+        panic!()
+    };
+    let step = |delivery| Update {
+        status: Some(SessionStatus::Processing),
+        only_run: Some(run.attempt),
+        delivery: Some(delivery),
+        ..Update::default()
+    };
+    let update = |u: Update| {
+        let store = s.store.clone();
+        async move { store.update(base.id, &u).await.unwrap() }
+    };
+    assert_eq!(
+        update(step(Delivery::Claim(1))).await,
+        UpdateOutcome::Applied
+    );
+    assert_eq!(
+        update(step(Delivery::Hold(1))).await,
+        UpdateOutcome::Applied
+    );
+    // Delivery 2 takes over; delivery 1's heartbeat and ending are refused from now on.
+    assert_eq!(
+        update(step(Delivery::Claim(2))).await,
+        UpdateOutcome::Applied
+    );
+    assert_eq!(update(step(Delivery::Hold(1))).await, UpdateOutcome::Stale);
+    assert_eq!(update(step(Delivery::Claim(1))).await, UpdateOutcome::Stale);
+    let finish = Update {
+        status: Some(SessionStatus::Completed),
+        ..step(Delivery::Hold(1))
+    };
+    assert_eq!(update(finish).await, UpdateOutcome::Stale);
+    assert_eq!(
+        update(step(Delivery::Hold(2))).await,
+        UpdateOutcome::Applied
+    );
+    // The same delivery may claim again (a repeated request).
+    assert_eq!(
+        update(step(Delivery::Claim(2))).await,
+        UpdateOutcome::Applied
+    );
+    let finish = Update {
+        status: Some(SessionStatus::Completed),
+        ..step(Delivery::Hold(2))
+    };
+    assert_eq!(update(finish).await, UpdateOutcome::Applied);
+
+    // A new run starts from delivery 1 again.
+    let StartRun::Started(next) = s.store.start_run(base.id, "k", None).await.unwrap() else {
+        panic!()
+    };
+    let claim = Update {
+        status: Some(SessionStatus::Processing),
+        only_run: Some(next.attempt),
+        delivery: Some(Delivery::Claim(1)),
+        ..Update::default()
+    };
+    assert_eq!(update(claim).await, UpdateOutcome::Applied);
 }
 
 async fn delete_removes_the_record(s: Subject) {

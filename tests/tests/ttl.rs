@@ -169,7 +169,9 @@ async fn a_queued_session_survives_a_backlog_longer_than_the_ttl() {
     let conn = maplink_worker::queue::QueueBackend::connect_redis(&redis.url())
         .await
         .unwrap();
-    let backend = maplink_worker::queue::QueueBackend::Redis(conn.clone());
+    let backend = maplink_worker::queue::QueueBackend::redis(&redis.url(), conn.clone())
+        .await
+        .unwrap();
     let state = maplink_worker::WorkerState::new(
         &backend,
         std::sync::Arc::new(maplink::session::RedisSessionStore::from_connection(conn)),

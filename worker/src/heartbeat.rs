@@ -16,7 +16,7 @@ use std::{
 
 use maplink::{
     domain::SessionId,
-    session::{SessionStore, Update, UpdateOutcome},
+    session::{Delivery, SessionStore, Update, UpdateOutcome},
 };
 use tokio::task::JoinHandle;
 
@@ -27,8 +27,9 @@ pub struct RunSignals {
     pub progress: AtomicU64,
     /// Data rows of the sheet, once it has been read.
     pub total: AtomicU64,
-    /// Set by the heartbeat when the session is gone (deleted) or has moved on to a
-    /// newer run: the job should stop early and write nothing.
+    /// Set by the heartbeat when the session is gone (deleted), has moved on to a
+    /// newer run, or a later delivery of this run has started (this worker stalled
+    /// past its queue lease): the job should stop early and write nothing.
     pub cancelled: AtomicBool,
     /// The Name of the row done last, for progress events.
     last_name: Mutex<Option<String>>,
@@ -59,7 +60,7 @@ impl Drop for Heartbeat {
 pub fn spawn(
     sessions: Arc<dyn SessionStore>,
     id: SessionId,
-    run: u32,
+    (run, delivery): (u32, u32),
     every: Duration,
     signals: Arc<RunSignals>,
 ) -> Heartbeat {
@@ -72,6 +73,7 @@ pub fn spawn(
             let update = Update {
                 progress: Some(signals.progress.load(Ordering::Relaxed)),
                 only_run: Some(run),
+                delivery: Some(Delivery::Hold(delivery)),
                 ..Update::default()
             };
             match sessions.update(id, &update).await {

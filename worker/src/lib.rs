@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod heartbeat;
 pub mod jobs;
+pub mod noop;
 pub mod observe;
 pub mod progress;
 pub mod queue;

@@ -42,7 +42,9 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         .await
         .context("connecting to Redis")?;
     let process_name = names::process_name("worker");
-    let backend = QueueBackend::Redis(conn.clone());
+    let backend = QueueBackend::redis(&url, conn.clone())
+        .await
+        .context("opening the queue")?;
     let state = WorkerState::new(
         &backend,
         Arc::new(RedisSessionStore::from_connection(conn)),

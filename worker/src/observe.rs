@@ -87,6 +87,7 @@ async fn refresh(
         ] {
             metrics::gauge!(m::QUEUE_DEPTH, "state" => state).set(n as f64);
         }
+        metrics::gauge!(m::QUEUE_OLDEST_PENDING).set(d.oldest_pending_ms as f64 / 1000.0);
     }
     if let Ok(workers) = ops.workers().await {
         let cutoff = now_ms() - LIVE_AFTER_BEATS * heartbeat.as_millis() as i64;

@@ -35,6 +35,21 @@ pub struct Update {
     /// Apply only if the session is still on this run (`Session::attempt`): a stale job
     /// must not overwrite a newer run's state.
     pub only_run: Option<u32>,
+    /// The delivery fence within a run: see [`Delivery`].
+    pub delivery: Option<Delivery>,
+}
+
+/// The queue delivers a job at least once: a delivery whose worker stalled past its
+/// lease is delivered again elsewhere while the first may still wake up. Each delivery
+/// of a run has a higher number (its attempt); the session remembers the highest that
+/// started, and only that one may change the session. So a stalled worker that wakes
+/// up finds its updates refused (and stops), and one run never completes twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Start delivery `n`: applies if no later delivery has started, and records `n`.
+    Claim(u32),
+    /// Applies only while delivery `n` is the one that started last.
+    Hold(u32),
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -15,8 +15,8 @@ use redis::{
 };
 
 use super::{
-    CLEANUP_HISTORY_LEN, Census, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
-    UpdateOutcome,
+    CLEANUP_HISTORY_LEN, Census, CleanupReport, Delivery, ExpiredSession, SessionStore, StartRun,
+    Update, UpdateOutcome,
 };
 use crate::{
     Error, Result,
@@ -62,7 +62,7 @@ end
 redis.call('HINCRBY', KEYS[1], 'attempt', 1)
 redis.call('HSET', KEYS[1], 'status', 'queued', 'job_id', ARGV[3], 'progress', 0,
   'successful', 0, 'failed', 0, 'skipped', 0, 'last_seen_at_ms', ARGV[2])
-redis.call('HDEL', KEYS[1], 'error')
+redis.call('HDEL', KEYS[1], 'error', 'delivery')
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return {1, redis.call('HGETALL', KEYS[1])}
 "#,
@@ -70,13 +70,24 @@ return {1, redis.call('HGETALL', KEYS[1])}
 });
 
 /// KEYS: session hash, index. ARGV: id, now, only_run ('' = any), clear_error ('1'/'0'),
-/// then field/value pairs. Returns 0 missing, 1 applied, 2 stale.
+/// delivery check ('' none, 'c' claim, 'h' hold), delivery number, then field/value
+/// pairs. Returns 0 missing, 1 applied, 2 stale.
 static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[3] then return 2 end
-if #ARGV > 4 then redis.call('HSET', KEYS[1], unpack(ARGV, 5)) end
+if ARGV[5] ~= '' then
+  local started = tonumber(redis.call('HGET', KEYS[1], 'delivery') or '0')
+  local n = tonumber(ARGV[6])
+  if ARGV[5] == 'c' then
+    if started > n then return 2 end
+    redis.call('HSET', KEYS[1], 'delivery', n)
+  elseif started ~= n then
+    return 2
+  end
+end
+if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
 if ARGV[4] == '1' then redis.call('HDEL', KEYS[1], 'error') end
 redis.call('HSET', KEYS[1], 'last_seen_at_ms', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
@@ -127,6 +138,11 @@ fn update_invocation(id: SessionId, update: &Update) -> redis::ScriptInvocation<
         } else {
             "0"
         });
+    match update.delivery {
+        None => inv.arg("").arg(0),
+        Some(Delivery::Claim(n)) => inv.arg("c").arg(n),
+        Some(Delivery::Hold(n)) => inv.arg("h").arg(n),
+    };
     if let Some(status) = update.status {
         inv.arg("status").arg(status.as_str());
     }

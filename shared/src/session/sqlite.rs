@@ -16,8 +16,8 @@ use sqlx::{
 };
 
 use super::{
-    CLEANUP_HISTORY_LEN, Census, CleanupReport, ExpiredSession, SessionStore, StartRun, Update,
-    UpdateOutcome,
+    CLEANUP_HISTORY_LEN, Census, CleanupReport, Delivery, ExpiredSession, SessionStore, StartRun,
+    Update, UpdateOutcome,
 };
 use crate::{
     Error, Result,
@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     error TEXT,
     job_id TEXT,
     attempt INTEGER NOT NULL DEFAULT 0,
-    owner TEXT
+    owner TEXT,
+    -- The delivery of the current run that started last (see session::Delivery).
+    delivery INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS sessions_last_seen ON sessions (last_seen_at_ms);
 CREATE TABLE IF NOT EXISTS session_tombstones (
@@ -93,6 +95,17 @@ impl SqliteSessionStore {
     /// A store on `pool`, creating its tables if they do not exist.
     pub async fn open(pool: SqlitePool) -> Result<Self> {
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        // Databases created before the delivery fence lack its column.
+        let has_delivery: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'delivery'",
+        )
+        .fetch_optional(&pool)
+        .await?;
+        if has_delivery.is_none() {
+            sqlx::query("ALTER TABLE sessions ADD COLUMN delivery INTEGER NOT NULL DEFAULT 0")
+                .execute(&pool)
+                .await?;
+        }
         Ok(Self { pool })
     }
 
@@ -194,7 +207,7 @@ impl SessionStore for SqliteSessionStore {
         let row = sqlx::query(
             "UPDATE sessions SET status = 'queued', attempt = attempt + 1, job_id = ?,
                 progress = 0, successful = 0, failed = 0, skipped = 0, error = NULL,
-                last_seen_at_ms = ?
+                delivery = 0, last_seen_at_ms = ?
              WHERE id = ? AND (status NOT IN ('queued', 'processing') OR (status = 'queued' AND job_id = ?))
              RETURNING *",
         )
@@ -228,9 +241,18 @@ impl SessionStore for SqliteSessionStore {
         if u.error.is_some() {
             sql.push_str(", error = ?");
         }
+        match u.delivery {
+            Some(Delivery::Claim(_)) => sql.push_str(", delivery = ?"),
+            Some(Delivery::Hold(_)) | None => {}
+        }
         sql.push_str(" WHERE id = ?");
         if u.only_run.is_some() {
             sql.push_str(" AND attempt = ?");
+        }
+        match u.delivery {
+            Some(Delivery::Claim(_)) => sql.push_str(" AND delivery <= ?"),
+            Some(Delivery::Hold(_)) => sql.push_str(" AND delivery = ?"),
+            None => {}
         }
         // Only fixed fragments are concatenated; every value is bound.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_ms());
@@ -249,9 +271,15 @@ impl SessionStore for SqliteSessionStore {
         if let Some(e) = &u.error {
             q = q.bind(e.clone());
         }
+        if let Some(Delivery::Claim(n)) = u.delivery {
+            q = q.bind(i64::from(n));
+        }
         q = q.bind(id.to_string());
         if let Some(run) = u.only_run {
             q = q.bind(i64::from(run));
+        }
+        if let Some(Delivery::Claim(n) | Delivery::Hold(n)) = u.delivery {
+            q = q.bind(i64::from(n));
         }
         if q.execute(&self.pool).await?.rows_affected() > 0 {
             return Ok(UpdateOutcome::Applied);

@@ -24,7 +24,7 @@ use maplink::{
     files::SessionFile,
     jobs::ConvertJob,
     ops::ResolutionCount,
-    session::{Update, UpdateOutcome},
+    session::{Delivery, Update, UpdateOutcome},
 };
 
 use crate::{
@@ -48,20 +48,29 @@ pub enum Outcome {
     Gone,
 }
 
-/// Runs one job. `Err` is a transient failure (store or file I/O) worth retrying.
+/// Runs one job; `delivery` is the queue's attempt number for this delivery (see
+/// [`Delivery`]). `Err` is a transient failure (store or file I/O) worth retrying.
 #[tracing::instrument(name = "job", skip_all, fields(session = %job.session_id, run = job.run))]
-pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error> {
+pub async fn run(state: &WorkerState, job: &ConvertJob, delivery: u32) -> Result<Outcome, Error> {
     let id = job.session_id;
     let Some(session) = state.sessions.get(id).await? else {
         return Ok(Outcome::Gone);
     };
-    if session.attempt != job.run {
+    // A later run has started, or this run already ended (a delivery repeated after
+    // its outcome was recorded but before the queue heard of it).
+    if session.attempt != job.run
+        || matches!(
+            session.status,
+            SessionStatus::Completed | SessionStatus::Failed
+        )
+    {
         return Ok(Outcome::Stale);
     }
     let start = Update {
         status: Some(SessionStatus::Processing),
         progress: Some(0),
         only_run: Some(job.run),
+        delivery: Some(Delivery::Claim(delivery)),
         ..Update::default()
     };
     match state.sessions.update(id, &start).await? {
@@ -92,7 +101,7 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
     let _heartbeat = heartbeat::spawn(
         state.sessions.clone(),
         id,
-        job.run,
+        (job.run, delivery),
         state.settings.heartbeat_interval(),
         signals.clone(),
     );
@@ -135,6 +144,7 @@ pub async fn run(state: &WorkerState, job: &ConvertJob) -> Result<Outcome, Error
         counts: Some(counts),
         error: Some(error.clone()),
         only_run: Some(job.run),
+        delivery: Some(Delivery::Hold(delivery)),
     };
     match state.sessions.update(id, &finish).await? {
         UpdateOutcome::Applied => {}
@@ -260,11 +270,16 @@ async fn log(events: &dyn EventLog, id: SessionId, level: &str, message: String)
     .await;
 }
 
-/// Marks a session's run failed (used when attempts are exhausted): the `error` event
-/// first, then the status, as at the end of a run.
-pub async fn mark_failed(state: &WorkerState, job: &ConvertJob, reason: &str) -> Result<(), Error> {
+/// Marks a session's run failed (used when attempts are exhausted, by delivery
+/// `delivery`): the `error` event first, then the status, as at the end of a run.
+pub async fn mark_failed(
+    state: &WorkerState,
+    job: &ConvertJob,
+    delivery: u32,
+    reason: &str,
+) -> Result<(), Error> {
     match state.sessions.get(job.session_id).await? {
-        Some(s) if s.attempt == job.run => {}
+        Some(s) if s.attempt == job.run && s.status.is_active() => {}
         // Another run has started (or the session is gone): nothing to mark.
         _ => return Ok(()),
     }
@@ -279,6 +294,7 @@ pub async fn mark_failed(state: &WorkerState, job: &ConvertJob, reason: &str) ->
         status: Some(SessionStatus::Failed),
         error: Some(Some(reason.to_owned())),
         only_run: Some(job.run),
+        delivery: Some(Delivery::Claim(delivery)),
         ..Update::default()
     };
     state.sessions.update(job.session_id, &update).await?;

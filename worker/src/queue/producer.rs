@@ -1,26 +1,22 @@
 //! Enqueuing coordinates jobs, on whichever backend the process uses.
 
-use apalis_core::{
-    backend::TaskSink,
-    task::{builder::TaskBuilder, task_id::TaskId},
-};
-use apalis_redis::RedisStorage;
-use apalis_sqlite::SqliteStorage;
+use std::sync::Arc;
+
 use maplink::jobs::ConvertJob;
 use ulid::Ulid;
 
+use super::store::JobStore;
+
 #[derive(Clone)]
-pub enum Producer {
-    Redis(RedisStorage<ConvertJob>),
-    Sqlite(SqliteStorage<ConvertJob>),
+pub struct Producer {
+    store: Arc<dyn JobStore>,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not enqueue the job: {0}")]
 pub struct EnqueueError(String);
 
-/// A fresh task id. apalis' push does not return one, so ids are minted here and
-/// recorded on the session before the push.
+/// A fresh task id, recorded on the session before the job is queued.
 pub fn new_task_id() -> String {
     Ulid::generate().to_string()
 }
@@ -33,23 +29,17 @@ pub fn task_age_ms(task_id: &str) -> Option<i64> {
 }
 
 impl Producer {
+    pub fn new(store: Arc<dyn JobStore>) -> Self {
+        Self { store }
+    }
+
+    /// Queues the job under `task_id`; queuing the same task id again does nothing.
     pub async fn enqueue(&self, job: ConvertJob, task_id: &str) -> Result<(), EnqueueError> {
-        let id: Ulid = task_id
-            .parse()
-            .map_err(|e| EnqueueError(format!("task id {task_id:?}: {e}")))?;
-        let task = TaskBuilder::new(job).task_id(TaskId::from(id)).build();
-        // push_task needs `&mut self`; clones share the connection and are cheap.
-        match self {
-            Self::Redis(s) => s
-                .clone()
-                .push_task(task)
-                .await
-                .map_err(|e| EnqueueError(e.to_string())),
-            Self::Sqlite(s) => s
-                .clone()
-                .push_task(task)
-                .await
-                .map_err(|e| EnqueueError(e.to_string())),
-        }
+        let payload = serde_json::to_string(&job).map_err(|e| EnqueueError(e.to_string()))?;
+        self.store
+            .enqueue(&[(task_id.to_owned(), payload)])
+            .await
+            .map(drop)
+            .map_err(|e| EnqueueError(e.to_string()))
     }
 }

@@ -1,0 +1,457 @@
+//! The queue in SQLite (embedded mode): one table beside the sessions, the durable
+//! record of every job; the API and the workers share one process, so a producer wakes
+//! the readers directly (a `Notify`) instead of anyone polling.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use sqlx::{Row, SqlitePool};
+use tokio::sync::Notify;
+
+use super::store::{
+    DeadJob, Delivery, Finish, Finished, Housework, JobStore, QueueError, QueueStats, Reader,
+    Retention,
+};
+use maplink::domain::now_ms;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS queue_jobs (
+    task_id TEXT PRIMARY KEY,
+    queue TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    -- ready | running | done | dead
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_at_ms INTEGER NOT NULL,
+    enqueued_ms INTEGER NOT NULL,
+    -- The current delivery: its owner, receipt and lease expiry.
+    consumer TEXT,
+    receipt TEXT,
+    lease_until_ms INTEGER,
+    last_error TEXT,
+    finished_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS queue_jobs_ready ON queue_jobs (queue, state, run_at_ms);
+"#;
+
+#[derive(Clone)]
+pub struct SqliteQueue {
+    pool: SqlitePool,
+    queue: String,
+    /// Woken on every change that makes a job ready (enqueue, retry due, lease taken back).
+    wake: Arc<Notify>,
+    /// The lease of a delivery; readers stamp it on claim.
+    lease: Duration,
+}
+
+impl SqliteQueue {
+    /// A queue on `pool`, creating its table if needed. `lease` is how long a delivery
+    /// is held without renewal.
+    pub async fn open(pool: SqlitePool, queue: &str, lease: Duration) -> Result<Self, QueueError> {
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        Ok(Self {
+            pool,
+            queue: queue.to_owned(),
+            wake: Arc::new(Notify::new()),
+            lease,
+        })
+    }
+
+    /// The database (the stores kept beside the queue use it too).
+    pub fn pool(&self) -> SqlitePool {
+        self.pool.clone()
+    }
+
+    /// The same queue with another lease (tests use sub-second leases).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Claims up to `max` ready jobs for `consumer` in one statement.
+    async fn claim(&self, consumer: &str, max: usize) -> Result<Vec<Delivery>, QueueError> {
+        let now = now_ms();
+        let rows = sqlx::query(
+            "UPDATE queue_jobs SET state = 'running', consumer = ?1,
+                    receipt = task_id || ':' || (attempts + 1) || ':' || ?2,
+                    lease_until_ms = ?2 + ?3
+             WHERE task_id IN (SELECT task_id FROM queue_jobs
+                               WHERE queue = ?4 AND state = 'ready' AND run_at_ms <= ?2
+                               ORDER BY run_at_ms, task_id LIMIT ?5)
+             RETURNING task_id, payload, attempts, enqueued_ms, receipt",
+        )
+        .bind(consumer)
+        .bind(now)
+        .bind(self.lease_ms())
+        .bind(&self.queue)
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| {
+                Ok(Delivery {
+                    task_id: r.try_get("task_id")?,
+                    payload: r.try_get("payload")?,
+                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                    enqueued_ms: r.try_get("enqueued_ms")?,
+                    receipt: r.try_get("receipt")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        // RETURNING gives no order guarantee; hand them out oldest first.
+        out.sort_by(|a, b| (a.enqueued_ms, &a.task_id).cmp(&(b.enqueued_ms, &b.task_id)));
+        Ok(out)
+    }
+
+    /// When the next scheduled job is due (ms), if any.
+    async fn next_due_ms(&self) -> Result<Option<i64>, QueueError> {
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(run_at_ms) FROM queue_jobs WHERE queue = ? AND state = 'ready'",
+        )
+        .bind(&self.queue)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+}
+
+struct TableReader {
+    queue: SqliteQueue,
+    consumer: String,
+}
+
+#[async_trait]
+impl Reader for TableReader {
+    async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before the claim, so a job queued between an empty claim and
+            // the wait still wakes this reader.
+            let notified = self.queue.wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let got = self.queue.claim(&self.consumer, max).await?;
+            if !got.is_empty() {
+                return Ok(got);
+            }
+            let mut until = deadline;
+            if let Some(due) = self.queue.next_due_ms().await? {
+                let in_ms = u64::try_from((due - now_ms()).max(0)).unwrap_or(0);
+                until = until.min(tokio::time::Instant::now() + Duration::from_millis(in_ms));
+            }
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(until) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Ok(Vec::new());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl JobStore for SqliteQueue {
+    async fn enqueue(&self, jobs: &[(String, String)]) -> Result<u64, QueueError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut added = 0;
+        for (task, payload) in jobs {
+            added += sqlx::query(
+                "INSERT INTO queue_jobs (task_id, queue, payload, state, run_at_ms, enqueued_ms)
+                 VALUES (?, ?, ?, 'ready', ?, ?) ON CONFLICT (task_id) DO NOTHING",
+            )
+            .bind(task)
+            .bind(&self.queue)
+            .bind(payload)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        if added > 0 {
+            self.wake.notify_waiters();
+        }
+        Ok(added)
+    }
+
+    async fn reader(&self, consumer: &str) -> Result<Box<dyn Reader>, QueueError> {
+        Ok(Box::new(TableReader {
+            queue: self.clone(),
+            consumer: consumer.to_owned(),
+        }))
+    }
+
+    async fn finish(&self, finished: &[Finished], retention: &Retention) -> Result<(), QueueError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut retried = false;
+        for f in finished {
+            let (state, run_at, error) = match &f.finish {
+                Finish::Done => ("done", now, None),
+                Finish::Retry { delay, error } => (
+                    "ready",
+                    now + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2),
+                    Some(error.as_str()),
+                ),
+                Finish::Dead { error } => ("dead", now, Some(error.as_str())),
+            };
+            retried |= state == "ready";
+            // Only the current delivery (same receipt, still running) may end the job.
+            sqlx::query(
+                "UPDATE queue_jobs SET state = ?, attempts = ?, run_at_ms = ?,
+                        last_error = COALESCE(?, last_error), finished_ms = ?,
+                        consumer = NULL, receipt = NULL, lease_until_ms = NULL
+                 WHERE task_id = ? AND receipt = ? AND state = 'running'",
+            )
+            .bind(state)
+            .bind(i64::from(f.attempts))
+            .bind(run_at)
+            .bind(error)
+            .bind(now)
+            .bind(&f.delivery.task_id)
+            .bind(&f.delivery.receipt)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if retention.keep_done_count == 0 {
+            sqlx::query("DELETE FROM queue_jobs WHERE queue = ? AND state = 'done'")
+                .bind(&self.queue)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if retried {
+            // A retry's time may be earlier than what a sleeping reader waits for.
+            self.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    async fn renew(&self, consumer: &str, receipts: &[String]) -> Result<Vec<String>, QueueError> {
+        let until = now_ms() + self.lease_ms();
+        let mut lost = Vec::new();
+        for r in receipts {
+            let renewed = sqlx::query(
+                "UPDATE queue_jobs SET lease_until_ms = ?
+                 WHERE receipt = ? AND consumer = ? AND state = 'running'",
+            )
+            .bind(until)
+            .bind(r)
+            .bind(consumer)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if renewed == 0 {
+                lost.push(r.clone());
+            }
+        }
+        Ok(lost)
+    }
+
+    async fn sweep(&self, _lease: Duration) -> Result<Housework, QueueError> {
+        let reclaimed = sqlx::query(
+            "UPDATE queue_jobs SET state = 'ready', attempts = attempts + 1, run_at_ms = ?1,
+                    last_error = 'the worker running it stopped answering (lease lapsed)',
+                    consumer = NULL, receipt = NULL, lease_until_ms = NULL
+             WHERE queue = ?2 AND state = 'running' AND lease_until_ms < ?1",
+        )
+        .bind(now_ms())
+        .bind(&self.queue)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if reclaimed > 0 {
+            self.wake.notify_waiters();
+        }
+        // Scheduled retries need no promotion here: a reader sleeps until the next one
+        // is due.
+        Ok(Housework {
+            promoted: 0,
+            reclaimed,
+        })
+    }
+
+    async fn trim(
+        &self,
+        retention: &Retention,
+        _idle_consumer: Duration,
+    ) -> Result<(), QueueError> {
+        let cutoff = now_ms() - i64::try_from(retention.keep_done.as_millis()).unwrap_or(i64::MAX);
+        let mut tx = self.pool.begin().await?;
+        for (state, keep) in [
+            ("done", retention.keep_done_count),
+            ("dead", retention.keep_dead_count),
+        ] {
+            sqlx::query(
+                "DELETE FROM queue_jobs WHERE queue = ?1 AND state = ?2 AND task_id NOT IN
+                   (SELECT task_id FROM queue_jobs WHERE queue = ?1 AND state = ?2
+                    ORDER BY finished_ms DESC LIMIT ?3)",
+            )
+            .bind(&self.queue)
+            .bind(state)
+            .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "DELETE FROM queue_jobs WHERE queue = ? AND state = 'done' AND finished_ms < ?",
+        )
+        .bind(&self.queue)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn hand_back(&self, consumer: &str, running: &[String]) -> Result<u64, QueueError> {
+        let rows = sqlx::query(
+            "SELECT receipt FROM queue_jobs WHERE queue = ? AND state = 'running' AND consumer = ?",
+        )
+        .bind(&self.queue)
+        .bind(consumer)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut back = 0;
+        for r in rows {
+            let receipt: String = r.try_get("receipt")?;
+            if running.contains(&receipt) {
+                continue;
+            }
+            back += sqlx::query(
+                "UPDATE queue_jobs SET state = 'ready', consumer = NULL, receipt = NULL,
+                        lease_until_ms = NULL
+                 WHERE receipt = ? AND state = 'running'",
+            )
+            .bind(&receipt)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        if back > 0 {
+            self.wake.notify_waiters();
+        }
+        Ok(back)
+    }
+
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let now = now_ms();
+        let rows = sqlx::query(
+            "SELECT CASE WHEN state = 'ready' AND run_at_ms > ?1 THEN 'scheduled' ELSE state END AS s,
+                    COUNT(*) AS n, MIN(enqueued_ms) AS oldest
+             FROM queue_jobs WHERE queue = ?2 GROUP BY s",
+        )
+        .bind(now)
+        .bind(&self.queue)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut stats = QueueStats::default();
+        for r in &rows {
+            let n = u64::try_from(r.try_get::<i64, _>("n")?).unwrap_or(0);
+            match r.try_get::<&str, _>("s")? {
+                "ready" => {
+                    stats.pending = n;
+                    let oldest: Option<i64> = r.try_get("oldest")?;
+                    stats.oldest_pending_ms =
+                        oldest.map_or(0, |t| u64::try_from(now - t).unwrap_or(0));
+                }
+                "scheduled" => stats.scheduled = n,
+                "running" => stats.running = n,
+                "done" => stats.done = n,
+                "dead" => stats.dead = n,
+                _ => {}
+            }
+        }
+        Ok(stats)
+    }
+
+    async fn contains(&self, task_id: &str) -> Result<bool, QueueError> {
+        Ok(sqlx::query(
+            "SELECT 1 FROM queue_jobs WHERE task_id = ? AND state IN ('ready', 'running')",
+        )
+        .bind(task_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .is_some())
+    }
+
+    async fn dead(&self, limit: usize) -> Result<Vec<DeadJob>, QueueError> {
+        let rows = sqlx::query(
+            "SELECT task_id, payload, attempts, last_error, finished_ms FROM queue_jobs
+             WHERE queue = ? AND state = 'dead' ORDER BY finished_ms DESC, task_id LIMIT ?",
+        )
+        .bind(&self.queue)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadJob {
+                    task_id: r.try_get("task_id")?,
+                    payload: r.try_get("payload")?,
+                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                    error: r
+                        .try_get::<Option<String>, _>("last_error")?
+                        .unwrap_or_default(),
+                    died_ms: r.try_get::<Option<i64>, _>("finished_ms")?.unwrap_or(0),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(QueueError::from)
+    }
+
+    async fn requeue_dead(
+        &self,
+        task_id: &str,
+        (new_task, payload): (&str, &str),
+    ) -> Result<bool, QueueError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM queue_jobs WHERE task_id = ? AND state = 'dead'")
+            .bind(task_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(false);
+        }
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO queue_jobs (task_id, queue, payload, state, run_at_ms, enqueued_ms)
+             VALUES (?, ?, ?, 'ready', ?, ?) ON CONFLICT (task_id) DO NOTHING",
+        )
+        .bind(new_task)
+        .bind(&self.queue)
+        .bind(payload)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.wake.notify_waiters();
+        Ok(true)
+    }
+
+    async fn delete_dead(&self, task_id: &str) -> Result<bool, QueueError> {
+        Ok(
+            sqlx::query("DELETE FROM queue_jobs WHERE task_id = ? AND state = 'dead'")
+                .bind(task_id)
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                > 0,
+        )
+    }
+
+    async fn ping(&self) -> Result<(), QueueError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
