@@ -1,8 +1,8 @@
 //! Job payloads and queue names: what the API enqueues and the workers consume.
 //!
 //! Payloads are versioned JSON. A worker that meets a payload it cannot decode (an
-//! older or newer producer, a hand-edited queue) dead-letters that one job and keeps
-//! running; see `maplink_worker::queue::lenient`.
+//! older or newer producer, a hand-edited queue) sends that one job to the dead list
+//! and keeps running; see `maplink_worker::queue::source`.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,8 +10,6 @@ use crate::domain::SessionId;
 
 /// The coordinates job's queue.
 pub const CONVERT_QUEUE: &str = "maplink-convert";
-/// The scheduled cleanup's queue (one task per tick, shared by every process).
-pub const CLEANUP_QUEUE: &str = "maplink-cleanup";
 
 /// Run the coordinates job for one session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,9 +2,8 @@
 //! sheet in, the filled-in sheet (and its failed/skipped subsets) out.
 //!
 //! Reading, planning, applying and writing are CPU work and run on blocking threads
-//! (on an apalis worker's future they would stall its queue heartbeats, and the queue
-//! would hand the job to another worker while this one still runs it); only the
-//! network lookups run on the async runtime.
+//! (on an apalis worker's future they would stall every other job of the worker and
+//! its pickups of new ones); only the network lookups run on the async runtime.
 
 use std::{
     collections::HashMap,

@@ -172,12 +172,16 @@ where
             let attempts = u32::try_from(ctx.attempt()).unwrap_or(u32::MAX);
             let finish = match &result {
                 Ok(_) => Finish::Done,
-                Err(e) if e.downcast_ref::<AbortError>().is_some() => Finish::Dead {
-                    error: e.to_string(),
-                },
-                Err(e) => Finish::Retry {
-                    delay: backoff(layer.retry_base, attempts),
-                    error: e.to_string(),
+                Err(e) => match e.downcast_ref::<AbortError>() {
+                    // The reason itself, without apalis' "AbortError: " prefix.
+                    Some(abort) => Finish::Dead {
+                        error: std::error::Error::source(abort)
+                            .map_or_else(|| abort.to_string(), ToString::to_string),
+                    },
+                    None => Finish::Retry {
+                        delay: backoff(layer.retry_base, attempts),
+                        error: e.to_string(),
+                    },
                 },
             };
             let receipt = delivery.receipt.clone();
