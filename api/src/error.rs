@@ -22,6 +22,9 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     #[error("session not found")]
     SessionNotFound(Option<Tombstone>),
+    /// Something other than a session, named by the code (`dead_job_not_found`).
+    #[error("{message}")]
+    NotFound { code: &'static str, message: String },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("upload larger than {limit} bytes")]
@@ -57,6 +60,13 @@ impl ApiError {
         }
     }
 
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::NotFound {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::Conflict {
             code,
@@ -67,7 +77,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::SessionNotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::SessionNotFound(_) | Self::NotFound { .. } | Self::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } | Self::SheetTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -83,7 +95,9 @@ impl ApiError {
     /// The JSON body, without the status.
     pub fn body(&self) -> Value {
         match self {
-            Self::BadRequest { code, message } | Self::Conflict { code, message } => {
+            Self::BadRequest { code, message }
+            | Self::NotFound { code, message }
+            | Self::Conflict { code, message } => {
                 json!({ "error": message, "code": code })
             }
             Self::SessionNotFound(None) => {

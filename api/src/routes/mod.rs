@@ -1,6 +1,7 @@
 //! The router: one module per route group, each with `fn router() -> Router<AppState>`.
 
 mod compat;
+mod dead_jobs;
 mod download;
 mod health;
 mod openapi;

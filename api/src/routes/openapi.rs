@@ -109,9 +109,115 @@ fn session_errors(mut responses: Value) -> Value {
     responses
 }
 
+/// The answers every gated ops route may give besides its own: no or a wrong ops token,
+/// operator data closed, an unreachable store.
+fn ops_errors(mut responses: Value) -> Value {
+    let common = json!({
+        "401": unauthorized("Missing or invalid ops token"),
+        "403": error("Submitter tokens without an ops token: operator data is closed"),
+        "503": retry_later("The store or the queue is unreachable (`unavailable`)")
+    });
+    for (status, response) in common.as_object().into_iter().flatten() {
+        if responses.get(status).is_none() {
+            responses[status] = response.clone();
+        }
+    }
+    responses
+}
+
+/// The operators' routes, behind the ops gate: the stats snapshot and the dead list.
+fn ops_paths() -> Value {
+    let task_id_param = json!([{ "name": "task_id", "in": "path", "required": true, "description": "A dead job's task id, as the listing gives it", "schema": { "type": "string" } }]);
+    let ops_auth = "Needs `Authorization: Bearer <ops_token>` when an ops token is configured; closed (403) when submitter tokens are configured without one.";
+    json!({
+        "/api/v1/ops/stats": {
+            "get": {
+                "operationId": "opsStats",
+                "summary": "Operations snapshot: queue depth and wait, live workers, sessions by status, throughput, cleanups, link resolution",
+                "description": ops_auth,
+                "security": [{}, { "opsToken": [] }],
+                "responses": { "200": { "description": "The snapshot the /ops dashboard renders", "content": { "application/json": { "schema": { "type": "object", "properties": {
+                        "queue": { "type": "object", "description": "Jobs by state, and how long the oldest pending job has waited; `{error}` when the queue is unreachable", "properties": {
+                            "pending": { "type": "integer", "minimum": 0 }, "scheduled": { "type": "integer", "minimum": 0 }, "running": { "type": "integer", "minimum": 0 },
+                            "done": { "type": "integer", "minimum": 0 }, "dead": { "type": "integer", "minimum": 0 },
+                            "oldest_pending_seconds": { "type": "number", "minimum": 0, "description": "0 when nothing waits" },
+                            "error": { "type": "string" } } } } } } } },
+                    "401": unauthorized("Missing or invalid ops token"), "403": error("Submitter tokens without an ops token: operator data is closed") }
+            }
+        },
+        "/api/v1/ops/dead-jobs": {
+            "get": {
+                "operationId": "listDeadJobs",
+                "summary": "Jobs given up (attempts used up, or a payload that does not decode), newest first",
+                "description": ops_auth,
+                "security": [{}, { "opsToken": [] }],
+                "parameters": [{ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } }],
+                "responses": ops_errors(json!({
+                    "200": { "description": "The newest dead jobs, and how many there are", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DeadJobs" } } } },
+                    "400": error("limit is not a whole number (`invalid_query`)")
+                }))
+            },
+            "delete": {
+                "operationId": "deleteDeadJobs",
+                "summary": "Delete the newest 1,000 dead jobs",
+                "description": ops_auth,
+                "security": [{}, { "opsToken": [] }],
+                "responses": ops_errors(json!({
+                    "200": { "description": "How many were deleted", "content": { "application/json": { "schema": { "type": "object", "required": ["deleted"], "properties": {
+                        "deleted": { "type": "integer", "minimum": 0 } } } } } }
+                }))
+            }
+        },
+        "/api/v1/ops/dead-jobs/retry": {
+            "post": {
+                "operationId": "retryDeadJobs",
+                "summary": "Retry the newest 1,000 dead jobs: each starts a new run of its session",
+                "description": ops_auth,
+                "security": [{}, { "opsToken": [] }],
+                "responses": ops_errors(json!({
+                    "200": { "description": "How many were queued, and which were left with the reason (`not_retryable`, `session_gone`, `session_busy`, `dead_job_not_found`)",
+                        "content": { "application/json": { "schema": { "type": "object", "required": ["retried", "skipped"], "properties": {
+                            "retried": { "type": "integer", "minimum": 0 },
+                            "skipped": { "type": "array", "items": { "type": "object", "required": ["task_id", "code"], "properties": {
+                                "task_id": { "type": "string" }, "code": { "type": "string" } } } } } } } } }
+                }))
+            }
+        },
+        "/api/v1/ops/dead-jobs/{task_id}/retry": {
+            "parameters": task_id_param,
+            "post": {
+                "operationId": "retryDeadJob",
+                "summary": "Retry a dead job: start a new run of its session (new task id) in the dead job's place",
+                "description": ops_auth,
+                "security": [{}, { "opsToken": [] }],
+                "responses": ops_errors(json!({
+                    "202": { "description": "Queued", "content": { "application/json": { "schema": { "type": "object", "required": ["task_id", "session_id", "status"], "properties": {
+                        "task_id": { "type": "string", "description": "The new run's task id" }, "session_id": { "type": "string", "format": "uuid" },
+                        "status": { "type": "string", "enum": ["queued"] } } } } } },
+                    "404": error("No dead job has this task id (`dead_job_not_found`)"),
+                    "409": error("The payload does not decode (`not_retryable`), the session expired or was deleted (`session_gone`), or it is queued or processing (`session_busy`)")
+                }))
+            }
+        },
+        "/api/v1/ops/dead-jobs/{task_id}": {
+            "parameters": task_id_param,
+            "delete": {
+                "operationId": "deleteDeadJob",
+                "summary": "Delete a dead job",
+                "description": ops_auth,
+                "security": [{}, { "opsToken": [] }],
+                "responses": ops_errors(json!({
+                    "204": { "description": "Deleted" },
+                    "404": error("No dead job has this task id (`dead_job_not_found`)")
+                }))
+            }
+        }
+    })
+}
+
 pub fn document() -> Value {
     let id_param = json!([{ "name": "id", "in": "path", "required": true, "description": "Session id (UUID v4)", "schema": { "type": "string", "format": "uuid", "pattern": SESSION_ID_PATTERN } }]);
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "maplink",
@@ -231,16 +337,6 @@ pub fn document() -> Value {
                     }))
                 }
             },
-            "/api/v1/ops/stats": {
-                "get": {
-                    "operationId": "opsStats",
-                    "summary": "Operations snapshot: queue depth, live workers, sessions by status, throughput, cleanups, link resolution",
-                    "description": "Needs `Authorization: Bearer <ops_token>` when an ops token is configured; closed (403) when submitter tokens are configured without one.",
-                    "security": [{}, { "opsToken": [] }],
-                    "responses": { "200": { "description": "The snapshot the /ops dashboard renders", "content": { "application/json": { "schema": { "type": "object" } } } },
-                        "401": unauthorized("Missing or invalid ops token"), "403": error("Submitter tokens without an ops token: operator data is closed") }
-                }
-            },
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "openapiDocument",
@@ -292,11 +388,26 @@ pub fn document() -> Value {
             "RowsPage": { "type": "object", "required": ["total", "offset", "limit", "rows"], "properties": {
                 "total": { "type": "integer", "minimum": 0 }, "offset": { "type": "integer", "minimum": 0 }, "limit": { "type": "integer", "minimum": 1, "maximum": 1000 },
                 "rows": { "type": "array", "items": { "$ref": "#/components/schemas/Row" } } } },
+            "DeadJob": { "type": "object", "required": ["task_id", "session_id", "run", "attempts", "error", "died_at"], "properties": {
+                "task_id": { "type": "string" },
+                "session_id": { "type": "string", "format": "uuid", "nullable": true, "description": "Null when the payload does not decode" },
+                "run": { "type": "integer", "minimum": 0, "nullable": true, "description": "The session's run the job was for; null when the payload does not decode" },
+                "attempts": { "type": "integer", "minimum": 0, "description": "Queue attempts used" },
+                "error": { "type": "string", "description": "Why it was given up" },
+                "died_at": { "type": "string", "format": "date-time" } } },
+            "DeadJobs": { "type": "object", "required": ["dead_jobs", "count"], "properties": {
+                "dead_jobs": { "type": "array", "items": { "$ref": "#/components/schemas/DeadJob" } },
+                "count": { "type": "integer", "minimum": 0, "description": "How many dead jobs there are in all" } } },
             "Event": { "type": "object", "description": "One server-sent event", "required": ["id", "data"], "properties": {
                 "id": { "type": "string", "description": "Resume after it with Last-Event-ID or ?after=" },
                 "event": { "type": "string", "enum": ["message"], "description": "Always the default: the kind is the data's `type`" },
                 "data": { "type": "string", "description": "JSON: `{\"type\": \"start\" | \"progress\" | \"log\" | \"complete\" | \"error\", …}`" } } }
             }
         }
-    })
+    });
+    // Kept apart so that neither `json!` grows past the macro's recursion limit.
+    if let (Some(paths), Value::Object(ops)) = (doc["paths"].as_object_mut(), ops_paths()) {
+        paths.extend(ops);
+    }
+    doc
 }

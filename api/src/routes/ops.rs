@@ -1,5 +1,6 @@
-//! The operators' surface: `/metrics` (Prometheus), `/api/v1/ops/stats` (JSON), and the
-//! `/ops` dashboard page that renders it. Who may read the data is decided by
+//! The operators' surface: `/metrics` (Prometheus), `/api/v1/ops/stats` (JSON), the dead
+//! list (`/api/v1/ops/dead-jobs`, in [`super::dead_jobs`]), and the `/ops` dashboard page
+//! that renders them. Who may read the data and act on the dead list is decided by
 //! [`OpsGate`] (the same rule as a worker's `/metrics`); the page itself holds no data
 //! and stays open.
 
@@ -21,9 +22,11 @@ use crate::{service::views::rfc3339, state::AppState};
 const OPS_HTML: &str = include_str!("../web/ops.html");
 const OPS_JS: &str = include_str!("../web/ops.js");
 
-/// The v1 ops routes, for the OpenAPI check.
+/// The v1 ops routes, all behind the gate; also read by the OpenAPI check.
 pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
-    vec![(Method::GET, "/api/v1/ops/stats", get(stats))]
+    let mut routes = vec![(Method::GET, "/api/v1/ops/stats", get(stats))];
+    routes.extend(super::dead_jobs::table());
+    routes
 }
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -72,7 +75,11 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
             Err(e) => json!({ "ok": false, "error": e.to_string() }),
         },
         "queue": match queue {
-            Ok(d) => json!(d),
+            Ok(d) => json!({
+                "pending": d.pending, "scheduled": d.scheduled, "running": d.running,
+                "done": d.done, "dead": d.dead,
+                "oldest_pending_seconds": (d.oldest_pending_ms as f64 / 100.0).round() / 10.0,
+            }),
             Err(e) => json!({ "error": e }),
         },
         "workers": workers.iter().map(|w| json!({

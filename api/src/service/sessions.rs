@@ -108,23 +108,28 @@ pub async fn process(state: &AppState, who: &Submitter, id: SessionId) -> ApiRes
         .enqueue(ConvertJob::new(id, session.attempt), &task_id)
         .await
     {
-        // Leave the session re-processable rather than stuck in `queued`.
-        let undo = Update {
-            status: Some(SessionStatus::Failed),
-            error: Some(Some(
-                "The job could not be queued. Please try again.".into(),
-            )),
-            only_run: Some(session.attempt),
-            ..Update::default()
-        };
-        if let Err(undo_err) = state.sessions.update(id, &undo).await {
-            tracing::error!(session = %id, error = %undo_err, "could not mark an unqueued run failed");
-        }
+        abandon_unqueued_run(state, id, session.attempt).await;
         return Err(ApiError::Unavailable(e.to_string()));
     }
     metrics::counter!(maplink::metrics::JOBS_ENQUEUED).increment(1);
     tracing::info!(session = %id, run = session.attempt, task = %task_id, "job enqueued");
     Ok(session)
+}
+
+/// Marks run `run`, started but whose job never reached the queue, failed: the session
+/// stays re-processable rather than stuck in `queued`.
+pub async fn abandon_unqueued_run(state: &AppState, id: SessionId, run: u32) {
+    let undo = Update {
+        status: Some(SessionStatus::Failed),
+        error: Some(Some(
+            "The job could not be queued. Please try again.".into(),
+        )),
+        only_run: Some(run),
+        ..Update::default()
+    };
+    if let Err(e) = state.sessions.update(id, &undo).await {
+        tracing::error!(session = %id, error = %e, "could not mark an unqueued run failed");
+    }
 }
 
 /// Waits until run `run` of a session has finished (completed or failed), up to

@@ -1,11 +1,14 @@
-// The ops dashboard: polls /api/v1/ops/stats and renders it. Values go on the page as
-// text only.
+// The ops dashboard: polls /api/v1/ops/stats and the dead list and renders them; the
+// dead-job buttons act through /api/v1/ops/dead-jobs. Values go on the page as text
+// only.
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
   // The token comes from the form only, kept for this tab: a token in the page's URL
   // would end up in browser history and proxy logs.
   let token = sessionStorage.getItem("maplink-ops-token");
+
+  const authHeaders = () => (token ? { Authorization: "Bearer " + token } : {});
 
   function text(id, v) { $(id).textContent = v === null || v === undefined ? "–" : String(v); }
   function row(values, classes) {
@@ -17,6 +20,16 @@
       tr.appendChild(td);
     });
     return tr;
+  }
+
+  // "4.2 s", "37 s", "12 min 5 s", "3 h 20 min": a wait at a glance.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return null;
+    if (seconds < 10) return seconds.toFixed(1) + " s";
+    const s = Math.round(seconds);
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
+    return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
   }
 
   function chart(minutes) {
@@ -57,6 +70,7 @@
     text("mode", s.mode);
     const q = s.queue || {};
     text("q-pending", q.pending); text("q-scheduled", q.scheduled); text("q-running", q.running);
+    text("q-wait", duration(q.oldest_pending_seconds));
     text("q-dead", q.dead); text("q-done", q.done);
     chart(s.throughput || []);
 
@@ -91,14 +105,132 @@
     $("updated").textContent = "Last update " + new Date(s.generated_at).toLocaleTimeString() + ".";
   }
 
-  async function refresh() {
-    const headers = token ? { Authorization: "Bearer " + token } : {};
+  // The dead list as last drawn: it is redrawn only when it changes, so that a button
+  // is not replaced under the pointer between two polls.
+  let deadDrawn = null;
+  // An action is running: the buttons stay disabled and polls leave the list alone.
+  let acting = false;
+
+  function deadStatus(message, isError) {
+    const el = $("dead-status");
+    el.textContent = message;
+    el.className = isError ? "message" : "message info";
+    el.hidden = false;
+  }
+
+  function button(label, action, taskId, secondary, disabledWhy) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.dataset.action = action;
+    b.dataset.task = taskId;
+    if (secondary) b.className = "secondary";
+    if (disabledWhy) { b.disabled = true; b.title = disabledWhy; }
+    return b;
+  }
+
+  function renderDead(list) {
+    const jobs = list.dead_jobs;
+    const drawn = JSON.stringify([list.count, jobs.map((j) => j.task_id)]);
+    if (drawn === deadDrawn) return;
+    deadDrawn = drawn;
+    text("dead-count", jobs.length < list.count ? "Showing the newest " + jobs.length + " of " + list.count + "." : "");
+    const tb = $("dead-jobs").tBodies[0];
+    tb.replaceChildren(...jobs.map((j) => {
+      // The short id keeps the buttons on screen; the whole id is the cell's title.
+      const session = j.session_id ? j.session_id.slice(0, 8) + "…" : "unreadable payload";
+      const tr = row([session, j.run, j.attempts, j.error, new Date(j.died_at).toLocaleString()],
+        [j.session_id ? null : "null"]);
+      tr.dataset.task = j.task_id;
+      tr.cells[0].title = j.session_id || "task " + j.task_id;
+      tr.cells[3].title = j.error;
+      const actions = document.createElement("td");
+      actions.append(
+        button("Retry", "retry", j.task_id, false, j.session_id ? null : "The payload cannot be read: there is no session to run again"),
+        " ",
+        button("Delete", "delete", j.task_id, true, null));
+      tr.appendChild(actions);
+      return tr;
+    }));
+    if (jobs.length === 0) {
+      const empty = row(["no dead jobs"]);
+      empty.cells[0].colSpan = 6;
+      tb.appendChild(empty);
+    }
+    $("dead-retry-all").disabled = jobs.length === 0;
+    $("dead-delete-all").disabled = jobs.length === 0;
+  }
+
+  // Sends an ops request; answers the parsed body (null when there is none) or throws
+  // with the API's message.
+  async function call(method, path) {
+    const r = await fetch(path, { method, headers: authHeaders() });
+    if (r.status === 401 || r.status === 403) $("token-box").hidden = false;
+    const body = r.status === 204 ? null : await r.json().catch(() => null);
+    if (!r.ok) throw new Error((body && body.error) || "HTTP " + r.status);
+    return body;
+  }
+
+  async function act(what) {
+    if (acting) return;
+    acting = true;
+    $("dead-panel").querySelectorAll("button").forEach((b) => { b.disabled = true; });
     try {
-      const r = await fetch("/api/v1/ops/stats", { headers });
-      if (r.status === 401 || r.status === 403) { $("token-box").hidden = false; return; }
-      if (!r.ok) throw new Error("HTTP " + r.status);
+      deadStatus(await what(), false);
+    } catch (e) {
+      deadStatus(e.message, true);
+    } finally {
+      acting = false;
+      deadDrawn = null;
+      refresh();
+    }
+  }
+
+  const deadPath = (taskId) => "/api/v1/ops/dead-jobs/" + encodeURIComponent(taskId);
+
+  function retryOne(taskId) {
+    act(async () => {
+      const r = await call("POST", deadPath(taskId) + "/retry");
+      return "Session " + r.session_id + " is queued again (task " + r.task_id + ").";
+    });
+  }
+
+  function deleteOne(taskId) {
+    if (!window.confirm("Delete dead job " + taskId + "? It cannot be retried afterwards.")) return;
+    act(async () => {
+      await call("DELETE", deadPath(taskId));
+      return "Dead job " + taskId + " deleted.";
+    });
+  }
+
+  function retryAll() {
+    act(async () => {
+      const r = await call("POST", "/api/v1/ops/dead-jobs/retry");
+      const left = r.skipped.map((s) => s.task_id + " (" + s.code.replace(/_/g, " ") + ")");
+      return "Retried " + r.retried + "." + (left.length ? " Left: " + left.join(", ") + "." : "");
+    });
+  }
+
+  function deleteAll() {
+    if (!window.confirm("Delete all dead jobs? They cannot be retried afterwards.")) return;
+    act(async () => {
+      const r = await call("DELETE", "/api/v1/ops/dead-jobs");
+      return "Deleted " + r.deleted + " dead jobs.";
+    });
+  }
+
+  async function refresh() {
+    try {
+      const [stats, dead] = await Promise.all([
+        fetch("/api/v1/ops/stats", { headers: authHeaders() }),
+        fetch("/api/v1/ops/dead-jobs", { headers: authHeaders() }),
+      ]);
+      if ([stats, dead].some((r) => r.status === 401 || r.status === 403)) { $("token-box").hidden = false; return; }
+      if (!stats.ok) throw new Error("HTTP " + stats.status);
       $("message").hidden = true;
-      render(await r.json());
+      render(await stats.json());
+      if (!dead.ok) throw new Error("HTTP " + dead.status + " from the dead list");
+      if (!acting) renderDead(await dead.json());
     } catch (e) {
       $("message").textContent = "Cannot load the statistics: " + e.message;
       $("message").hidden = false;
@@ -113,6 +245,13 @@
       $("token-box").hidden = true;
       refresh();
     });
+    $("dead-jobs").tBodies[0].addEventListener("click", (e) => {
+      const b = e.target.closest("button[data-action]");
+      if (!b || b.disabled) return;
+      if (b.dataset.action === "retry") retryOne(b.dataset.task); else deleteOne(b.dataset.task);
+    });
+    $("dead-retry-all").addEventListener("click", retryAll);
+    $("dead-delete-all").addEventListener("click", deleteAll);
     refresh();
     setInterval(refresh, 2000);
   });

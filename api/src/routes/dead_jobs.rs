@@ -1,0 +1,291 @@
+//! The dead list, for operators: `/api/v1/ops/dead-jobs`. A job goes dead when its
+//! attempts are used up (the worker has then marked its session `failed`) or when its
+//! payload does not decode; here an operator lists, retries and deletes such jobs.
+//!
+//! Retrying is not re-delivering the old job: it starts a *new run* of the session,
+//! exactly as processing it again would (a new task id, `start_run`, so the session is
+//! `queued` on run `attempt + 1`), and swaps the dead job for that run's job in one
+//! step ([`JobStore::requeue_dead`]). The old payload names a run that has ended, and a
+//! worker would drop it as stale.
+//!
+//! These routes sit behind the same gate as `/api/v1/ops/stats` (see [`super::ops`]).
+
+use axum::{
+    Json,
+    extract::{Path, Query, State, rejection::QueryRejection},
+    http::{Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{MethodRouter, delete, get, post},
+};
+use maplink::{domain::SessionId, jobs::ConvertJob, session::StartRun};
+use maplink_worker::queue::{DeadJob, JobStore, QueueError, producer::new_task_id};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{
+    error::{ApiError, ApiResult},
+    service::{sessions::abandon_unqueued_run, views::rfc3339},
+    state::AppState,
+};
+
+/// The most dead jobs one request lists, retries or deletes.
+const MOST_AT_ONCE: usize = 1000;
+/// How many a listing holds when the caller does not say.
+const DEFAULT_LIMIT: usize = 100;
+
+/// The dead-job routes: (method, path, handler), guarded by the ops gate.
+pub fn table() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/api/v1/ops/dead-jobs", get(list)),
+        (Method::DELETE, "/api/v1/ops/dead-jobs", delete(delete_all)),
+        (Method::POST, "/api/v1/ops/dead-jobs/retry", post(retry_all)),
+        (
+            Method::POST,
+            "/api/v1/ops/dead-jobs/{task_id}/retry",
+            post(retry),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/ops/dead-jobs/{task_id}",
+            delete(remove),
+        ),
+    ]
+}
+
+/// Why a dead job was left where it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// No dead job has this task id (retried or deleted already, or trimmed).
+    NotFound,
+    /// The payload does not decode: there is no session to run again.
+    NotRetryable,
+    /// The session expired or was deleted.
+    SessionGone,
+    /// The session is queued or processing: a new run cannot start now.
+    SessionBusy,
+}
+
+impl Refusal {
+    fn code(self) -> &'static str {
+        match self {
+            Self::NotFound => "dead_job_not_found",
+            Self::NotRetryable => "not_retryable",
+            Self::SessionGone => "session_gone",
+            Self::SessionBusy => "session_busy",
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let code = refusal.code();
+        match refusal {
+            Refusal::NotFound => ApiError::not_found(
+                code,
+                "No dead job has this task id: it was retried or deleted already, or trimmed from the dead list.",
+            ),
+            Refusal::NotRetryable => ApiError::conflict(
+                code,
+                "This job's payload cannot be decoded, so there is no session to run again. Delete it instead.",
+            ),
+            Refusal::SessionGone => ApiError::conflict(
+                code,
+                "This job's session no longer exists (it expired or was deleted), so there is nothing to run again. Delete the job instead.",
+            ),
+            Refusal::SessionBusy => ApiError::conflict(
+                code,
+                "This job's session is already queued or processing. Retry once that run has finished.",
+            ),
+        }
+    }
+}
+
+/// How a retry ended. Store failures are errors instead: they say nothing about the job.
+enum Retry {
+    Queued {
+        task_id: String,
+        session_id: SessionId,
+    },
+    Refused(Refusal),
+}
+
+fn unavailable(e: QueueError) -> ApiError {
+    ApiError::Unavailable(e.to_string())
+}
+
+/// The session and run a dead job was for, if its payload decodes.
+fn decode(job: &DeadJob) -> Option<ConvertJob> {
+    serde_json::from_str(&job.payload).ok()
+}
+
+#[derive(Serialize)]
+struct DeadJobView {
+    task_id: String,
+    /// `None` when the payload does not decode.
+    session_id: Option<String>,
+    run: Option<u32>,
+    attempts: u32,
+    error: String,
+    died_at: String,
+}
+
+impl DeadJobView {
+    fn new(job: DeadJob) -> Self {
+        let decoded = decode(&job);
+        Self {
+            session_id: decoded.as_ref().map(|j| j.session_id.to_string()),
+            run: decoded.map(|j| j.run),
+            attempts: job.attempts,
+            died_at: rfc3339(job.died_ms),
+            error: job.error,
+            task_id: job.task_id,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<usize>,
+}
+
+/// The newest dead jobs, and how many there are in all.
+async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(query) = query
+        .map_err(|_| ApiError::bad_request("invalid_query", "limit must be a whole number"))?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MOST_AT_ONCE);
+    let store = state.queue.store();
+    let jobs = store.dead(limit).await.map_err(unavailable)?;
+    let count = store.stats().await.map_err(unavailable)?.dead;
+    let jobs: Vec<DeadJobView> = jobs.into_iter().map(DeadJobView::new).collect();
+    Ok(Json(json!({ "dead_jobs": jobs, "count": count })))
+}
+
+/// Retries one dead job: 202 with the new run's task id.
+async fn retry(State(state): State<AppState>, Path(task_id): Path<String>) -> ApiResult<Response> {
+    let store = state.queue.store();
+    let Some(job) = find(&state, store.as_ref(), &task_id).await? else {
+        return Err(Refusal::NotFound.into());
+    };
+    match retry_one(&state, store.as_ref(), &job).await? {
+        Retry::Queued {
+            task_id,
+            session_id,
+        } => {
+            let body = json!({ "task_id": task_id, "session_id": session_id.to_string(), "status": "queued" });
+            Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+        }
+        Retry::Refused(refusal) => Err(refusal.into()),
+    }
+}
+
+/// Retries the newest dead jobs (up to [`MOST_AT_ONCE`]), saying which were left and why.
+/// A store failure ends the pass with a 503; the jobs retried until then stay retried, so
+/// calling again picks up where it stopped.
+async fn retry_all(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let store = state.queue.store();
+    let jobs = store.dead(MOST_AT_ONCE).await.map_err(unavailable)?;
+    let mut retried = 0_u64;
+    let mut skipped = Vec::new();
+    // One at a time, in order: two dead jobs of one session must not both start a run
+    // (the second finds the session busy and is skipped).
+    for job in &jobs {
+        match retry_one(&state, store.as_ref(), job).await? {
+            Retry::Queued { .. } => retried += 1,
+            Retry::Refused(refusal) => {
+                skipped.push(json!({ "task_id": job.task_id, "code": refusal.code() }));
+            }
+        }
+    }
+    Ok(Json(json!({ "retried": retried, "skipped": skipped })))
+}
+
+/// Removes one dead job: 204.
+async fn remove(
+    State(state): State<AppState>,
+    Path(task_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let removed = state
+        .queue
+        .store()
+        .delete_dead(&task_id)
+        .await
+        .map_err(unavailable)?;
+    if !removed {
+        return Err(Refusal::NotFound.into());
+    }
+    tracing::info!(task = %task_id, "dead job deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the newest dead jobs (up to [`MOST_AT_ONCE`]).
+async fn delete_all(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+    let store = state.queue.store();
+    let jobs = store.dead(MOST_AT_ONCE).await.map_err(unavailable)?;
+    let mut deleted = 0_u64;
+    for job in &jobs {
+        // `false`: someone else removed it meanwhile, which is what was asked anyway.
+        if store.delete_dead(&job.task_id).await.map_err(unavailable)? {
+            deleted += 1;
+        }
+    }
+    tracing::info!(deleted, "dead jobs deleted");
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+/// The dead job with this task id. The store looks dead jobs up only as a list, newest
+/// first; it keeps at most `queue_keep_dead_count` of them, so reading that many finds
+/// any that is there.
+async fn find(state: &AppState, store: &dyn JobStore, task_id: &str) -> ApiResult<Option<DeadJob>> {
+    let bound = usize::try_from(state.settings.queue_keep_dead_count)
+        .unwrap_or(usize::MAX)
+        .clamp(1, i64::MAX as usize);
+    let jobs = store.dead(bound).await.map_err(unavailable)?;
+    Ok(jobs.into_iter().find(|j| j.task_id == task_id))
+}
+
+/// Starts a new run of the dead job's session and puts that run's job in the dead
+/// job's place.
+async fn retry_one(state: &AppState, store: &dyn JobStore, dead: &DeadJob) -> ApiResult<Retry> {
+    let Some(old) = decode(dead) else {
+        return Ok(Retry::Refused(Refusal::NotRetryable));
+    };
+    let id = old.session_id;
+    let task_id = new_task_id();
+    // The run is started before the job is queued, as a new run from the API is: the
+    // job must carry the run number `start_run` hands out, and a worker that took the
+    // job before the session said `queued` would find nothing to do.
+    let session = match state.sessions.start_run(id, &task_id, None).await? {
+        StartRun::Started(session) => session,
+        StartRun::Busy(_) => return Ok(Retry::Refused(Refusal::SessionBusy)),
+        StartRun::Missing => return Ok(Retry::Refused(Refusal::SessionGone)),
+    };
+    let payload = serde_json::to_string(&ConvertJob::new(id, session.attempt))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match store
+        .requeue_dead(&dead.task_id, (&task_id, &payload))
+        .await
+    {
+        Ok(true) => {
+            metrics::counter!(maplink::metrics::JOBS_ENQUEUED).increment(1);
+            tracing::info!(session = %id, run = session.attempt, task = %task_id, dead_task = %dead.task_id, "dead job retried");
+            Ok(Retry::Queued {
+                task_id,
+                session_id: id,
+            })
+        }
+        // Another request retried or deleted the job between our read and now. The
+        // run just started has no job, so it is given up like any run that could not
+        // be queued.
+        Ok(false) => {
+            abandon_unqueued_run(state, id, session.attempt).await;
+            Ok(Retry::Refused(Refusal::NotFound))
+        }
+        Err(e) => {
+            abandon_unqueued_run(state, id, session.attempt).await;
+            Err(unavailable(e))
+        }
+    }
+}
