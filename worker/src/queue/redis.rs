@@ -75,6 +75,29 @@ impl RedisQueue {
         ensure_group(&mut self.conn.clone(), &self.keys.stream).await
     }
 
+    /// An invocation of `script` with every key of the queue and the retention as its
+    /// first arguments (the layout [`scripts::FINISH`] and [`scripts::TRIM`] share).
+    fn with_retention<'a>(
+        &self,
+        script: &'a redis::Script,
+        retention: &Retention,
+    ) -> redis::ScriptInvocation<'a> {
+        let k = &self.keys;
+        let mut inv = script.prepare_invoke();
+        inv.key(&k.stream)
+            .key(&k.ids)
+            .key(&k.delayed)
+            .key(&k.done)
+            .key(&k.dead)
+            .key(&k.dead_jobs)
+            .arg(GROUP)
+            .arg(now_ms())
+            .arg(ms(retention.keep_done))
+            .arg(retention.keep_done_count)
+            .arg(retention.keep_dead_count);
+        inv
+    }
+
     /// The shared connection (the stores kept beside the queue use it too).
     pub fn connection(&self) -> ConnectionManager {
         self.conn.clone()
@@ -209,19 +232,7 @@ impl JobStore for RedisQueue {
         if finished.is_empty() {
             return Ok(());
         }
-        let k = &self.keys;
-        let mut inv = scripts::FINISH.prepare_invoke();
-        inv.key(&k.stream)
-            .key(&k.ids)
-            .key(&k.delayed)
-            .key(&k.done)
-            .key(&k.dead)
-            .key(&k.dead_jobs)
-            .arg(GROUP)
-            .arg(now_ms())
-            .arg(ms(retention.keep_done))
-            .arg(retention.keep_done_count)
-            .arg(retention.keep_dead_count);
+        let mut inv = self.with_retention(&scripts::FINISH, retention);
         for f in finished {
             let (kind, delay, error) = match &f.finish {
                 Finish::Done => ("d", 0, ""),
@@ -287,17 +298,8 @@ impl JobStore for RedisQueue {
     }
 
     async fn trim(&self, retention: &Retention, idle_consumer: Duration) -> Result<(), QueueError> {
-        let k = &self.keys;
-        let _removed: u64 = scripts::TRIM
-            .key(&k.stream)
-            .key(&k.done)
-            .key(&k.dead)
-            .key(&k.dead_jobs)
-            .arg(GROUP)
-            .arg(now_ms())
-            .arg(ms(retention.keep_done))
-            .arg(retention.keep_done_count)
-            .arg(retention.keep_dead_count)
+        let mut inv = self.with_retention(&scripts::TRIM, retention);
+        let _removed: u64 = inv
             .arg(ms(idle_consumer))
             .invoke_async(&mut self.conn.clone())
             .await?;

@@ -21,6 +21,30 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// Shared by the scripts that put a delivered entry back: acknowledges and deletes
+/// the entry and adds its job again as a new entry (a new delivery), with `bump` more
+/// attempts and `err` as the last error when given. Returns 1, or 0 if the entry was
+/// already gone from the stream.
+const REQUEUE_FN: &str = r#"
+local function requeue(stream, ids, group, entry, bump, err)
+  local found = redis.call('XRANGE', stream, entry, entry)
+  redis.call('XACK', stream, group, entry)
+  if #found == 0 then return 0 end
+  local f, h = found[1][2], {}
+  for k = 1, #f, 2 do h[f[k]] = f[k + 1] end
+  redis.call('XDEL', stream, entry)
+  local id = redis.call('XADD', stream, '*', 't', h.t, 'p', h.p, 'a', tonumber(h.a) + bump,
+    'q', h.q, 'e', err or h.e or '')
+  redis.call('HSET', ids, h.t, 's ' .. id)
+  return 1
+end
+"#;
+
+/// A script whose body may call `requeue` (see [`REQUEUE_FN`]).
+fn with_requeue(body: &str) -> Script {
+    Script::new(&format!("{REQUEUE_FN}{body}"))
+}
+
 /// KEYS: stream, ids. ARGV: now ms, then task id / payload pairs. Returns the number
 /// added (task ids already queued are skipped).
 pub static ENQUEUE: LazyLock<Script> = LazyLock::new(|| {
@@ -47,8 +71,9 @@ pub static FINISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local group, now = ARGV[1], tonumber(ARGV[2])
-local keep_ms, keep_done, keep_dead = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local current, dead_added, done_added = 0, false, false
+-- ARGV[5], the dead list's bound, is applied by TRIM.
+local keep_ms, keep_done = tonumber(ARGV[3]), tonumber(ARGV[4])
+local current, done_added = 0, false
 for i = 6, #ARGV, 8 do
   local kind, entry, task, att = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   -- Only the current delivery may end the job: XACK answers 0 for an entry that is
@@ -70,20 +95,11 @@ for i = 6, #ARGV, 8 do
       redis.call('HDEL', KEYS[2], task)
       redis.call('ZADD', KEYS[5], now, task)
       redis.call('HSET', KEYS[6], task, cjson.encode({p = ARGV[i + 4], a = att, e = ARGV[i + 6], at = now}))
-      dead_added = true
     end
   end
 end
 if done_added then
   redis.call('XTRIM', KEYS[4], 'MINID', '~', now - keep_ms)
-end
-if dead_added then
-  local over = redis.call('ZCARD', KEYS[5]) - keep_dead
-  if over > 0 then
-    local old = redis.call('ZRANGE', KEYS[5], 0, over - 1)
-    for _, t in ipairs(old) do redis.call('HDEL', KEYS[6], t) end
-    redis.call('ZREMRANGEBYRANK', KEYS[5], 0, over - 1)
-  end
 end
 return current
 "#,
@@ -94,7 +110,7 @@ return current
 /// to the stream and takes back deliveries idle (unrenewed) for longer than the lease,
 /// counting an attempt. Returns {promoted, reclaimed}.
 pub static SWEEP: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    with_requeue(
         r#"
 local group, now, lease, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local promoted, reclaimed = 0, 0
@@ -109,18 +125,8 @@ for _, m in ipairs(due) do
 end
 local lapsed = redis.call('XPENDING', KEYS[1], group, 'IDLE', lease, '-', '+', limit)
 for _, p in ipairs(lapsed) do
-  local entry = p[1]
-  local found = redis.call('XRANGE', KEYS[1], entry, entry)
-  redis.call('XACK', KEYS[1], group, entry)
-  if #found > 0 then
-    local f, h = found[1][2], {}
-    for k = 1, #f, 2 do h[f[k]] = f[k + 1] end
-    redis.call('XDEL', KEYS[1], entry)
-    local id = redis.call('XADD', KEYS[1], '*', 't', h.t, 'p', h.p, 'a', tonumber(h.a) + 1,
-      'q', h.q, 'e', 'the worker running it stopped answering (lease lapsed)')
-    redis.call('HSET', KEYS[2], h.t, 's ' .. id)
-    reclaimed = reclaimed + 1
-  end
+  reclaimed = reclaimed + requeue(KEYS[1], KEYS[2], group, p[1], 1,
+    'the worker running it stopped answering (lease lapsed)')
 end
 return {promoted, reclaimed}
 "#,
@@ -131,7 +137,7 @@ return {promoted, reclaimed}
 /// consumer's other pending entries back as new entries (no attempt counted), then
 /// deletes the consumer if it holds nothing. Returns how many went back.
 pub static HAND_BACK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    with_requeue(
         r#"
 local group, consumer = ARGV[1], ARGV[2]
 local running = {}
@@ -139,20 +145,10 @@ for i = 3, #ARGV do running[ARGV[i]] = true end
 local back, kept = 0, 0
 local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', 10000, consumer)
 for _, p in ipairs(pending) do
-  local entry = p[1]
-  if running[entry] then
+  if running[p[1]] then
     kept = kept + 1
   else
-    local found = redis.call('XRANGE', KEYS[1], entry, entry)
-    redis.call('XACK', KEYS[1], group, entry)
-    if #found > 0 then
-      local f, h = found[1][2], {}
-      for k = 1, #f, 2 do h[f[k]] = f[k + 1] end
-      redis.call('XDEL', KEYS[1], entry)
-      local id = redis.call('XADD', KEYS[1], '*', 't', h.t, 'p', h.p, 'a', h.a, 'q', h.q)
-      redis.call('HSET', KEYS[2], h.t, 's ' .. id)
-      back = back + 1
-    end
+    back = back + requeue(KEYS[1], KEYS[2], group, p[1], 0, nil)
   end
 end
 if kept == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, consumer) end
@@ -161,24 +157,24 @@ return back
     )
 });
 
-/// KEYS: stream, done, dead, dead jobs. ARGV: group, now ms, keep done ms, keep done
-/// count, keep dead count, idle consumer ms. Exact trims (the per-finish ones are
-/// approximate), and consumers idle past the limit with nothing pending are deleted
+/// KEYS and the first five ARGV as for [`FINISH`], then: idle consumer ms. Exact
+/// trims (the per-finish one of done records is approximate), the dead list cut to
+/// its bound, and consumers idle past the limit with nothing pending are deleted
 /// (in one script, so none can take a delivery between the check and the delete).
 pub static TRIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local group, now = ARGV[1], tonumber(ARGV[2])
 local keep_ms, keep_done, keep_dead, idle_max = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('XTRIM', KEYS[2], 'MINID', now - keep_ms)
-  redis.call('XTRIM', KEYS[2], 'MAXLEN', keep_done)
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('XTRIM', KEYS[4], 'MINID', now - keep_ms)
+  redis.call('XTRIM', KEYS[4], 'MAXLEN', keep_done)
 end
-local over = redis.call('ZCARD', KEYS[3]) - keep_dead
+local over = redis.call('ZCARD', KEYS[5]) - keep_dead
 if over > 0 then
-  local old = redis.call('ZRANGE', KEYS[3], 0, over - 1)
-  for _, t in ipairs(old) do redis.call('HDEL', KEYS[4], t) end
-  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, over - 1)
+  local old = redis.call('ZRANGE', KEYS[5], 0, over - 1)
+  for _, t in ipairs(old) do redis.call('HDEL', KEYS[6], t) end
+  redis.call('ZREMRANGEBYRANK', KEYS[5], 0, over - 1)
 end
 local removed = 0
 if redis.call('EXISTS', KEYS[1]) == 1 then
