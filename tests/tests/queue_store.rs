@@ -233,7 +233,9 @@ async fn dead_jobs_are_listed_retried_and_deleted(s: Subject) {
     let dead = s.store.dead(10).await.unwrap();
     assert_eq!(dead.len(), 2);
     assert!(dead.iter().all(|d| d.attempts == 3 && d.died_ms > 0));
-    let first = dead.iter().find(|d| d.task_id == "task-00001").unwrap();
+    let first = s.store.dead_job("task-00001").await.unwrap().unwrap();
+    assert!(dead.contains(&first));
+    assert_eq!(s.store.dead_job("task-00099").await.unwrap(), None);
     assert_eq!(
         (first.error.as_str(), first.payload.as_str()),
         ("first", "{\"n\":1}")

@@ -166,7 +166,7 @@ async fn list(
 /// Retries one dead job: 202 with the new run's task id.
 async fn retry(State(state): State<AppState>, Path(task_id): Path<String>) -> ApiResult<Response> {
     let store = state.queue.store();
-    let Some(job) = find(&state, store.as_ref(), &task_id).await? else {
+    let Some(job) = find(store.as_ref(), &task_id).await? else {
         return Err(Refusal::NotFound.into());
     };
     match retry_one(&state, store.as_ref(), &job).await? {
@@ -235,15 +235,9 @@ async fn delete_all(State(state): State<AppState>) -> ApiResult<Json<serde_json:
     Ok(Json(json!({ "deleted": deleted })))
 }
 
-/// The dead job with this task id. The store looks dead jobs up only as a list, newest
-/// first; it keeps at most `queue_keep_dead_count` of them, so reading that many finds
-/// any that is there.
-async fn find(state: &AppState, store: &dyn JobStore, task_id: &str) -> ApiResult<Option<DeadJob>> {
-    let bound = usize::try_from(state.settings.queue_keep_dead_count)
-        .unwrap_or(usize::MAX)
-        .clamp(1, i64::MAX as usize);
-    let jobs = store.dead(bound).await.map_err(unavailable)?;
-    Ok(jobs.into_iter().find(|j| j.task_id == task_id))
+/// The dead job with this task id.
+async fn find(store: &dyn JobStore, task_id: &str) -> ApiResult<Option<DeadJob>> {
+    store.dead_job(task_id).await.map_err(unavailable)
 }
 
 /// Starts a new run of the dead job's session and puts that run's job in the dead

@@ -377,17 +377,17 @@ impl JobStore for RedisQueue {
         Ok(ids
             .into_iter()
             .zip(records)
-            .filter_map(|(task_id, record)| {
-                let v: serde_json::Value = serde_json::from_str(&record?).ok()?;
-                Some(DeadJob {
-                    task_id,
-                    payload: v["p"].as_str().unwrap_or_default().to_owned(),
-                    attempts: lua_number(&v["a"]) as u32,
-                    error: v["e"].as_str().unwrap_or_default().to_owned(),
-                    died_ms: lua_number(&v["at"]) as i64,
-                })
-            })
+            .filter_map(|(task_id, record)| dead_record(task_id, &record?))
             .collect())
+    }
+
+    async fn dead_job(&self, task_id: &str) -> Result<Option<DeadJob>, QueueError> {
+        let record: Option<String> = redis::cmd("HGET")
+            .arg(&self.keys.dead_jobs)
+            .arg(task_id)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(record.and_then(|r| dead_record(task_id.to_owned(), &r)))
     }
 
     async fn requeue_dead(
@@ -426,6 +426,18 @@ impl JobStore for RedisQueue {
             .await?;
         Ok(())
     }
+}
+
+/// A dead job from its record (JSON written by the finish script).
+fn dead_record(task_id: String, record: &str) -> Option<DeadJob> {
+    let v: serde_json::Value = serde_json::from_str(record).ok()?;
+    Some(DeadJob {
+        task_id,
+        payload: v["p"].as_str().unwrap_or_default().to_owned(),
+        attempts: lua_number(&v["a"]) as u32,
+        error: v["e"].as_str().unwrap_or_default().to_owned(),
+        died_ms: lua_number(&v["at"]) as i64,
+    })
 }
 
 /// Numbers come back from Lua's cjson as strings or numbers, depending on how they

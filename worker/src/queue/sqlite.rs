@@ -392,20 +392,18 @@ impl JobStore for SqliteQueue {
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeadJob {
-                    task_id: r.try_get("task_id")?,
-                    payload: r.try_get("payload")?,
-                    attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
-                    error: r
-                        .try_get::<Option<String>, _>("last_error")?
-                        .unwrap_or_default(),
-                    died_ms: r.try_get::<Option<i64>, _>("finished_ms")?.unwrap_or(0),
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(QueueError::from)
+        Ok(rows.iter().map(dead_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn dead_job(&self, task_id: &str) -> Result<Option<DeadJob>, QueueError> {
+        let row = sqlx::query(
+            "SELECT task_id, payload, attempts, last_error, finished_ms FROM queue_jobs
+             WHERE task_id = ? AND state = 'dead'",
+        )
+        .bind(task_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(dead_row).transpose()?)
     }
 
     async fn requeue_dead(
@@ -454,4 +452,16 @@ impl JobStore for SqliteQueue {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+fn dead_row(r: &sqlx::sqlite::SqliteRow) -> Result<DeadJob, sqlx::Error> {
+    Ok(DeadJob {
+        task_id: r.try_get("task_id")?,
+        payload: r.try_get("payload")?,
+        attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
+        error: r
+            .try_get::<Option<String>, _>("last_error")?
+            .unwrap_or_default(),
+        died_ms: r.try_get::<Option<i64>, _>("finished_ms")?.unwrap_or(0),
+    })
 }

@@ -154,6 +154,9 @@ pub trait JobStore: Send + Sync {
     /// Dead jobs, newest first.
     async fn dead(&self, limit: usize) -> Result<Vec<DeadJob>, QueueError>;
 
+    /// One dead job, by task id.
+    async fn dead_job(&self, task_id: &str) -> Result<Option<DeadJob>, QueueError>;
+
     /// Takes a job off the dead list and queues `replacement` (task id, payload) in its
     /// place, in one step. `false` if it was not in the dead list.
     async fn requeue_dead(
