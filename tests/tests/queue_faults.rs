@@ -499,3 +499,54 @@ async fn upload_and_process_csv(app: &TestApp, csv: String) -> String {
     assert_eq!(app.process(&id).await.status(), 202);
     id
 }
+
+/// A stopping worker takes no new job: while it finishes the one it runs, a job queued
+/// meanwhile goes to another worker at once (not after a lease lapses), and the
+/// running one completes on the stopping worker, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_takes_no_new_job() {
+    let (redis, app, logs) = api_only().await;
+    let env = worker_env(
+        &redis.url(),
+        app.data_dir(),
+        &[
+            ("MAPLINK_ROW_DELAY_MS", "150"),
+            ("MAPLINK_WORKER_CONCURRENCY", "2"),
+            ("MAPLINK_QUEUE_MISSED_HEARTBEATS", "3"),
+            ("MAPLINK_SHUTDOWN_TIMEOUT_SECS", "30"),
+        ],
+    );
+    let mut stopping = start_worker(&env, logs.path());
+    let first = upload_and_process(&app).await;
+    eventually(
+        Duration::from_secs(10),
+        "the first job to start",
+        || async { (stopping.session_messages("job started", &first) == 1).then_some(()) },
+    )
+    .await;
+    stopping.signal("TERM");
+    stopping.wait_for_message("shutdown signal received", Duration::from_secs(5));
+    let other = start_worker(&env, logs.path());
+    let queued = Instant::now();
+    let second = upload_and_process(&app).await;
+    eventually(
+        Duration::from_secs(20),
+        "the second job to start",
+        || async { (other.session_messages("job started", &second) == 1).then_some(()) },
+    )
+    .await;
+    let pickup = queued.elapsed();
+    assert!(
+        pickup < Duration::from_secs(3),
+        "the second job waited {pickup:?} (a lease is 6 s)"
+    );
+    assert_eq!(stopping.session_messages("job started", &second), 0);
+    app.wait_for_status(&first, "completed", Duration::from_secs(30))
+        .await;
+    let status = stopping
+        .terminate(Duration::from_secs(20))
+        .expect("the stopping worker exits");
+    assert!(status.success());
+    assert_eq!(completed_by(&[&stopping, &other], &first), 1);
+    assert_eq!(stopping.session_messages("job completed", &first), 1);
+}

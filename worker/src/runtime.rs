@@ -81,9 +81,13 @@ async fn run_convert(
     let name = state.process_name.to_string();
     let concurrency = state.settings.worker_concurrency;
     let shutdown_timeout = Duration::from_secs(state.settings.shutdown_timeout_secs);
+    let stop_reading = shutdown.clone();
     let monitor = Monitor::new().register(move |_restarts| {
         WorkerBuilder::new(name.clone())
-            .backend(JobSource::<ConvertJob>::new(store.clone(), config))
+            .backend(
+                JobSource::<ConvertJob>::new(store.clone(), config)
+                    .stop_reading_on(stop_reading.clone()),
+            )
             .concurrency(concurrency)
             .enable_tracing()
             .catch_panic()

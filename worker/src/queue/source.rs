@@ -9,6 +9,12 @@
 //! Store errors never reach apalis (an error from a backend ends the worker): they are
 //! logged and the read is retried after a pause. A payload that does not decode is
 //! sent to the dead list and the worker goes on.
+//!
+//! The read runs as a task of its own that also watches the process's shutdown: once
+//! a stop begins, apalis no longer polls the source (it waits for running jobs), and a
+//! read left blocking would still be handed new jobs by the server, to sit leased and
+//! unstarted until their lease lapsed. Ending the read at once closes its connection,
+//! and whatever it had been given goes straight back in `poll_close`.
 
 use std::{
     collections::VecDeque,
@@ -26,7 +32,9 @@ use apalis_core::{
     worker::context::WorkerContext,
 };
 use futures::future::BoxFuture;
+use maplink::shutdown::Shutdown;
 use serde::de::DeserializeOwned;
+use tokio::task::JoinHandle;
 
 use super::{
     ack::{AckLayer, Acker, Running},
@@ -47,7 +55,7 @@ pub struct SourceConfig {
     pub retry_base: Duration,
 }
 
-type Fetch = BoxFuture<'static, (Option<Box<dyn Reader>>, Result<Vec<Delivery>, QueueError>)>;
+type Fetched = (Option<Box<dyn Reader>>, Result<Vec<Delivery>, QueueError>);
 
 pub struct JobSource<Args> {
     store: Arc<dyn JobStore>,
@@ -55,7 +63,9 @@ pub struct JobSource<Args> {
     running: Arc<Running>,
     acker: Option<Acker>,
     reader: Option<Box<dyn Reader>>,
-    fetching: Option<Fetch>,
+    fetching: Option<JoinHandle<Fetched>>,
+    /// Ends an outstanding read when the process stops.
+    stop: Option<Shutdown>,
     buffer: VecDeque<Delivery>,
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
     housekeeping: Option<Housekeeping>,
@@ -72,6 +82,7 @@ impl<Args> JobSource<Args> {
             acker: None,
             reader: None,
             fetching: None,
+            stop: None,
             buffer: VecDeque::new(),
             pause: None,
             housekeeping: None,
@@ -81,11 +92,32 @@ impl<Args> JobSource<Args> {
     }
 }
 
+impl<Args> JobSource<Args> {
+    /// Ends the outstanding read as soon as `stop` is triggered (the same signal that
+    /// stops the worker).
+    pub fn stop_reading_on(mut self, stop: Shutdown) -> Self {
+        self.stop = Some(stop);
+        self
+    }
+}
+
 /// A clone is a fresh source (apalis builds one per worker start): nothing in flight,
 /// nothing buffered.
 impl<Args> Clone for JobSource<Args> {
     fn clone(&self) -> Self {
-        Self::new(self.store.clone(), self.config)
+        let fresh = Self::new(self.store.clone(), self.config);
+        match &self.stop {
+            Some(stop) => fresh.stop_reading_on(stop.clone()),
+            None => fresh,
+        }
+    }
+}
+
+impl<Args> Drop for JobSource<Args> {
+    fn drop(&mut self) {
+        if let Some(read) = self.fetching.take() {
+            read.abort();
+        }
     }
 }
 
@@ -94,7 +126,11 @@ impl<Args> JobSource<Args> {
         let store = self.store.clone();
         let reader = self.reader.take();
         let consumer = consumer.to_owned();
-        self.fetching = Some(Box::pin(async move {
+        let stop = self.stop.clone();
+        self.fetching = Some(tokio::spawn(async move {
+            if stop.as_ref().is_some_and(Shutdown::is_triggered) {
+                return (None, Ok(Vec::new()));
+            }
             let mut reader = match reader {
                 Some(r) => r,
                 None => match store.reader(&consumer).await {
@@ -102,8 +138,15 @@ impl<Args> JobSource<Args> {
                     Err(e) => return (None, Err(e)),
                 },
             };
-            let result = reader.fetch(max, READ_WAIT).await;
-            (Some(reader), result)
+            let Some(stop) = stop else {
+                let result = reader.fetch(max, READ_WAIT).await;
+                return (Some(reader), result);
+            };
+            tokio::select! {
+                result = reader.fetch(max, READ_WAIT) => (Some(reader), result),
+                // The reader is dropped with the read: its connection closes.
+                () = stop.wait() => (None, Ok(Vec::new())),
+            }
         }));
     }
 
@@ -193,9 +236,10 @@ where
                 self.start_fetch(worker.name(), free);
             }
             let fetching = self.fetching.as_mut().expect("started above");
-            let (reader, result) = match fetching.as_mut().poll(cx) {
+            let (reader, result) = match Pin::new(fetching).poll(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(done) => done,
+                Poll::Ready(Ok(done)) => done,
+                Poll::Ready(Err(e)) => (None, Err(QueueError::Other(format!("queue read: {e}")))),
             };
             self.fetching = None;
             self.reader = reader;
@@ -220,7 +264,9 @@ where
             // Dropping the read closes its connection: the server delivers nothing more
             // to it. Anything it did deliver, and anything buffered, is still leased to
             // this consumer and goes straight back below.
-            self.fetching = None;
+            if let Some(read) = self.fetching.take() {
+                read.abort();
+            }
             self.reader = None;
             self.buffer.clear();
             self.housekeeping = None;
