@@ -4,6 +4,7 @@
 //! cargo run --release -p maplink-bench            # sheet and links
 //! cargo run --release -p maplink-bench -- sheet 1048575
 //! cargo run --release -p maplink-bench -- hostile
+//! cargo run --release -p maplink-bench -- queue
 //! ```
 //!
 //! Scenarios:
@@ -19,11 +20,19 @@
 //!   latency meanwhile; then the largest sheets the default limits accept, converted in
 //!   a fresh process (peak RSS). Needs `redis-server` and
 //!   `cargo build --release -p maplink-api -p maplink-worker -p maplink-bench`.
+//! - `queue`: the job queue with no-op jobs through the worker runtime, on a private
+//!   `redis-server` and on embedded SQLite: enqueue rates (chunks of 1,000, one at a
+//!   time, 50 in flight), the drain rate of one worker at concurrency 50 (median of 3,
+//!   with Redis commands per job), idle enqueue → handler latency, and 500 one-row
+//!   sessions end to end through the release binaries with two workers. Run it in the
+//!   same sitting as the BullMQ reference benchmark; `BULLMQ_PROCESS_RATE` (its
+//!   `process_c50`, jobs/s) lets the drain be judged against it.
 //!
 //! Each scenario prints its numbers and the target; the exit status is non-zero when a
 //! target is missed.
 
 mod hostile;
+mod queue;
 mod rss;
 mod scenarios;
 mod stack;
@@ -44,6 +53,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Some("sheet") => met &= scenarios::sheet(number(1, 100_000)?).await?,
         Some("links") => met &= scenarios::links(number(1, 1_000)?).await?,
         Some("hostile") => met &= hostile::hostile().await?,
+        Some("queue") => met &= queue::queue().await?,
         Some("measure") => {
             let path = args
                 .get(1)
@@ -55,7 +65,9 @@ async fn main() -> anyhow::Result<ExitCode> {
             met &= scenarios::links(1_000).await?;
         }
         Some(other) => {
-            anyhow::bail!("unknown scenario {other:?}; use sheet [ROWS], links [N] or hostile")
+            anyhow::bail!(
+                "unknown scenario {other:?}; use sheet [ROWS], links [N], hostile or queue"
+            )
         }
     }
     Ok(if met {
