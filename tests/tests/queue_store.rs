@@ -77,6 +77,7 @@ conformance!(
     fetched_jobs_handed_back_are_delivered_again_without_an_attempt,
     stats_count_each_state_and_the_oldest_wait,
     done_records_are_trimmed_by_count_and_age,
+    a_waiting_reader_gets_a_new_job_at_once_and_it_is_leased,
 );
 
 const WAIT: Duration = Duration::from_millis(200);
@@ -373,4 +374,39 @@ async fn done_records_are_trimmed_by_count_and_age(s: Subject) {
             "{keys:?}"
         );
     }
+}
+
+async fn a_waiting_reader_gets_a_new_job_at_once_and_it_is_leased(s: Subject) {
+    let mut a = s.store.reader("a").await.unwrap();
+    let waiting = tokio::spawn(async move { a.fetch(4, Duration::from_secs(5)).await });
+    // The reader is waiting by now (nothing to claim).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let queued = std::time::Instant::now();
+    s.store.enqueue(&[job(7)]).await.unwrap();
+    let got = waiting.await.unwrap().unwrap();
+    assert!(
+        queued.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        queued.elapsed()
+    );
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].task_id.as_str(), got[0].attempts),
+        ("task-00007", 0)
+    );
+    let stats = s.store.stats().await.unwrap();
+    assert_eq!((stats.pending, stats.running), (0, 1), "{stats:?}");
+    // Leased like any delivery: renewable, and finished once.
+    assert!(
+        s.store
+            .renew("a", std::slice::from_ref(&got[0].receipt))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    s.store
+        .finish(&[done(&got[0])], &retention())
+        .await
+        .unwrap();
+    assert_eq!(s.store.stats().await.unwrap().done, 1);
 }

@@ -1,12 +1,19 @@
 //! The queue in SQLite (embedded mode): one table beside the sessions, the durable
-//! record of every job; the API and the workers share one process, so a producer wakes
-//! the readers directly (a `Notify`) instead of anyone polling.
+//! record of every job. The API and the workers share one process, so nobody polls:
+//! a reader with nothing to claim waits in a list, and the producer hands it a new job
+//! directly, written to the table already leased to that reader (one write from
+//! enqueue to delivery); other changes that make jobs ready wake the readers (a
+//! `Notify`) to claim them.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use super::store::{
     DeadJob, Delivery, Finish, Finished, Housework, JobStore, QueueError, QueueStats, Reader,
@@ -31,7 +38,7 @@ CREATE TABLE IF NOT EXISTS queue_jobs (
     last_error TEXT,
     finished_ms INTEGER
 );
-CREATE INDEX IF NOT EXISTS queue_jobs_ready ON queue_jobs (queue, state, run_at_ms);
+CREATE INDEX IF NOT EXISTS queue_jobs_by_state ON queue_jobs (queue, state, run_at_ms, task_id);
 "#;
 
 #[derive(Clone)]
@@ -40,6 +47,8 @@ pub struct SqliteQueue {
     queue: String,
     /// Woken on every change that makes a job ready (enqueue, retry due, lease taken back).
     wake: Arc<Notify>,
+    /// Readers waiting for a job, oldest first.
+    waiting: Arc<Mutex<VecDeque<Waiter>>>,
     /// The lease of a delivery; readers stamp it on claim.
     lease: Duration,
 }
@@ -53,6 +62,7 @@ impl SqliteQueue {
             pool,
             queue: queue.to_owned(),
             wake: Arc::new(Notify::new()),
+            waiting: Arc::default(),
             lease,
         })
     }
@@ -119,6 +129,52 @@ impl SqliteQueue {
     }
 }
 
+/// A reader waiting for the producer to hand it a job.
+struct Waiter {
+    consumer: String,
+    tx: oneshot::Sender<Delivery>,
+}
+
+impl SqliteQueue {
+    /// The first waiting reader that is still waiting (one that gave up has dropped its
+    /// receiver).
+    fn next_waiter(&self) -> Option<Waiter> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(w) = waiting.pop_front() {
+            if !w.tx.is_closed() {
+                return Some(w);
+            }
+        }
+        None
+    }
+
+    /// Puts one delivery back on the queue, as never started.
+    async fn release(&self, receipt: &str) -> Result<(), QueueError> {
+        sqlx::query(
+            "UPDATE queue_jobs SET state = 'ready', consumer = NULL, receipt = NULL,
+                    lease_until_ms = NULL
+             WHERE receipt = ? AND state = 'running'",
+        )
+        .bind(receipt)
+        .execute(&self.pool)
+        .await?;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
+    fn wait_for_handoff(&self, consumer: &str) -> oneshot::Receiver<Delivery> {
+        let (tx, rx) = oneshot::channel();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(Waiter {
+                consumer: consumer.to_owned(),
+                tx,
+            });
+        rx
+    }
+}
+
 struct TableReader {
     queue: SqliteQueue,
     consumer: String,
@@ -143,7 +199,14 @@ impl Reader for TableReader {
                 let in_ms = u64::try_from((due - now_ms()).max(0)).unwrap_or(0);
                 until = until.min(tokio::time::Instant::now() + Duration::from_millis(in_ms));
             }
+            // Dropped when this wait ends any other way: the producer then skips it.
+            let handoff = self.queue.wait_for_handoff(&self.consumer);
             tokio::select! {
+                handed = handoff => {
+                    if let Ok(delivery) = handed {
+                        return Ok(vec![delivery]);
+                    }
+                }
                 _ = &mut notified => {}
                 _ = tokio::time::sleep_until(until) => {
                     if tokio::time::Instant::now() >= deadline {
@@ -160,23 +223,54 @@ impl JobStore for SqliteQueue {
     async fn enqueue(&self, jobs: &[(String, String)]) -> Result<u64, QueueError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
-        let mut added = 0;
+        let mut queued = 0;
+        let mut handed = Vec::new();
         for (task, payload) in jobs {
-            added += sqlx::query(
-                "INSERT INTO queue_jobs (task_id, queue, payload, state, run_at_ms, enqueued_ms)
-                 VALUES (?, ?, ?, 'ready', ?, ?) ON CONFLICT (task_id) DO NOTHING",
+            // A waiting reader gets the job leased to it in the same write.
+            let waiter = self.next_waiter();
+            let receipt = waiter.as_ref().map(|_| format!("{task}:1:{now}"));
+            let added = sqlx::query(
+                "INSERT INTO queue_jobs (task_id, queue, payload, state, run_at_ms, enqueued_ms,
+                                         consumer, receipt, lease_until_ms)
+                 VALUES (?1, ?2, ?3, CASE WHEN ?5 IS NULL THEN 'ready' ELSE 'running' END, ?4, ?4,
+                         ?6, ?5, CASE WHEN ?5 IS NULL THEN NULL ELSE ?4 + ?7 END)
+                 ON CONFLICT (task_id) DO NOTHING",
             )
             .bind(task)
             .bind(&self.queue)
             .bind(payload)
             .bind(now)
-            .bind(now)
+            .bind(&receipt)
+            .bind(waiter.as_ref().map(|w| w.consumer.as_str()))
+            .bind(self.lease_ms())
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if added == 0 {
+                // Already queued; the waiter (if any) just waits again.
+                continue;
+            }
+            match (waiter, receipt) {
+                (Some(w), Some(receipt)) => handed.push((w, receipt, task, payload)),
+                _ => queued += 1,
+            }
         }
         tx.commit().await?;
-        if added > 0 {
+        let added = queued + handed.len() as u64;
+        for (waiter, receipt, task, payload) in handed {
+            let delivery = Delivery {
+                task_id: task.clone(),
+                receipt: receipt.clone(),
+                payload: payload.clone(),
+                attempts: 0,
+                enqueued_ms: now,
+            };
+            if waiter.tx.send(delivery).is_err() {
+                // The reader stopped waiting after it was chosen: the job goes back.
+                self.release(&receipt).await?;
+            }
+        }
+        if queued > 0 {
             self.wake.notify_waiters();
         }
         Ok(added)
@@ -323,21 +417,10 @@ impl JobStore for SqliteQueue {
         let mut back = 0;
         for r in rows {
             let receipt: String = r.try_get("receipt")?;
-            if running.contains(&receipt) {
-                continue;
+            if !running.contains(&receipt) {
+                self.release(&receipt).await?;
+                back += 1;
             }
-            back += sqlx::query(
-                "UPDATE queue_jobs SET state = 'ready', consumer = NULL, receipt = NULL,
-                        lease_until_ms = NULL
-                 WHERE receipt = ? AND state = 'running'",
-            )
-            .bind(&receipt)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        }
-        if back > 0 {
-            self.wake.notify_waiters();
         }
         Ok(back)
     }
