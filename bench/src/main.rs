@@ -33,6 +33,7 @@
 
 mod hostile;
 mod queue;
+mod queue_sessions;
 mod rss;
 mod scenarios;
 mod stack;

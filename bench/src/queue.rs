@@ -20,10 +20,8 @@
 //!   `QueueBackend`, as they do inside the API. Also shown split at the enqueue call's
 //!   return; on Redis the handler is often entered before that return (the script's
 //!   XADD answers the waiting read before its own reply reaches the producer);
-//! - one-row sessions end to end: the release `maplink-api` on a private Redis takes
-//!   500 one-row CSV uploads and a `process` request for each; then two release
-//!   `maplink-worker` processes (default settings) start, and the rate runs from
-//!   their start until the queue is empty; every session is then checked `completed`.
+//! - one-row sessions end to end through the release binaries
+//!   ([`crate::queue_sessions`]).
 //!
 //! These phases measure the same things as the BullMQ reference benchmark
 //! (`enqueue_addBulk1000`, `enqueue_add_c1`, `enqueue_add_c50`, `process_c50`,
@@ -33,9 +31,7 @@
 
 use std::{
     collections::BTreeMap,
-    fs::File,
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
+    path::Path,
     sync::{
         Arc,
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -43,7 +39,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures::{StreamExt, stream};
 use maplink::{config::Settings, session::open_pool, shutdown::Shutdown};
 use maplink_tests::RedisServer;
 use maplink_worker::{
@@ -51,7 +46,6 @@ use maplink_worker::{
     queue::{JobStore, QueueBackend, QueueStats},
 };
 use redis::aio::ConnectionManager;
-use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 use crate::stack;
@@ -69,11 +63,6 @@ const PICKUP_SAMPLES: usize = 100;
 /// The idle gap before each pickup sample: 5–30 ms.
 const GAP_MIN_US: u64 = 5_000;
 const GAP_SPAN_US: u64 = 25_000;
-const SESSIONS: usize = 500;
-const SESSION_WORKERS: usize = 2;
-/// Uploads (and process requests) in flight while the sessions are queued.
-const UPLOADS_IN_FLIGHT: usize = 8;
-const CSV: &str = "Name,Region,Maps\nA,B,\"1.5,2.5\"\n";
 
 const DRAIN_VS_BULLMQ_TARGET: f64 = 1.3;
 const PICKUP_P50_TARGET_MS: f64 = 1.0;
@@ -81,15 +70,12 @@ const PICKUP_P99_TARGET_MS: f64 = 5.0;
 
 /// Bounds: one phase (an enqueue loop, a drain, all sessions), one pickup sample, a
 /// process's start and a worker's stop.
-const PHASE_TIMEOUT: Duration = Duration::from_secs(240);
+pub(crate) const PHASE_TIMEOUT: Duration = Duration::from_secs(240);
 const PICKUP_TIMEOUT: Duration = Duration::from_secs(5);
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// How often the queue is asked whether the last jobs are acknowledged. A drain asks
 /// only after the last handler entry, so the polls add a handful of calls in all.
 const DRAIN_POLL: Duration = Duration::from_millis(1);
-/// How often the end-to-end phase asks, while the workers run.
-const SESSIONS_POLL: Duration = Duration::from_millis(5);
 /// Linux reports process CPU time in ticks of 1/100 s (`USER_HZ`).
 const TICKS_PER_S: f64 = 100.0;
 
@@ -113,7 +99,7 @@ pub async fn queue() -> anyhow::Result<bool> {
     }
     met &= on_sqlite(&settings).await?;
     if stack::redis_installed() {
-        sessions_end_to_end().await?;
+        crate::queue_sessions::sessions_end_to_end().await?;
     }
     Ok(met)
 }
@@ -360,7 +346,7 @@ async fn drain(
     })
 }
 
-fn idle(stats: &QueueStats) -> bool {
+pub(crate) fn idle(stats: &QueueStats) -> bool {
     stats.pending + stats.scheduled + stats.running == 0
 }
 
@@ -669,251 +655,5 @@ impl RedisWork {
             .map(|(name, calls)| format!("{name} {:.2}", *calls as f64 / JOBS as f64))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-}
-
-/// `SESSIONS` one-row sessions through the release binaries: queued first, then two
-/// workers start and take them all. Reported, not judged.
-async fn sessions_end_to_end() -> anyhow::Result<()> {
-    let api_binary = release_binary("maplink-api")?;
-    let worker_binary = release_binary("maplink-worker")?;
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir()?;
-    let env: Vec<(&str, String)> = vec![
-        ("MAPLINK_REDIS_URL", redis.url()),
-        (
-            "MAPLINK_DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("MAPLINK_RATE_LIMIT_UPLOADS_PER_MINUTE", "0".into()),
-        ("MAPLINK_RATE_LIMIT_PROCESS_PER_MINUTE", "0".into()),
-        ("MAPLINK_MAX_SESSIONS", (SESSIONS * 10).to_string()),
-        // The jobs' network tier may only reach loopback (a one-row sheet of
-        // coordinates needs no fetch at all).
-        ("MAPLINK_RESOLVE_ALLOWED_HOSTS", "127.0.0.1".into()),
-        ("MAPLINK_WORKER_METRICS_BIND", "127.0.0.1:0".into()),
-        ("MAPLINK_LOG_FORMAT", "json".into()),
-        ("RUST_LOG", "info".into()),
-    ];
-    let mut api_env = env.clone();
-    api_env.push(("MAPLINK_BIND", "127.0.0.1:0".into()));
-    let mut api = Process::spawn(&api_binary, &api_env, &dir.path().join("api.log"))?;
-    let listening = api.wait_for("maplink API listening", START_TIMEOUT)?;
-    let base = format!(
-        "http://{}",
-        listening["fields"]["addr"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("the API's listening line has no address"))?
-    );
-    maplink_worker::resolve::install_crypto_provider();
-    let client = reqwest::Client::builder().no_proxy().build()?;
-
-    let started = Instant::now();
-    let ids = tokio::time::timeout(PHASE_TIMEOUT, queue_sessions(&client, &base)).await??;
-    let queued_in = started.elapsed().as_secs_f64();
-    let backend = QueueBackend::redis(
-        &redis.url(),
-        QueueBackend::connect_redis(&redis.url()).await?,
-    )
-    .await?;
-    let store = backend.store();
-    let waiting = store.stats().await?.pending;
-    anyhow::ensure!(
-        waiting == SESSIONS as u64,
-        "{waiting} jobs pending after {SESSIONS} process requests"
-    );
-
-    let started = Instant::now();
-    let mut workers = (0..SESSION_WORKERS)
-        .map(|i| {
-            Process::spawn(
-                &worker_binary,
-                &env,
-                &dir.path().join(format!("worker{i}.log")),
-            )
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut ready: Vec<Option<f64>> = vec![None; SESSION_WORKERS];
-    let deadline = started + PHASE_TIMEOUT;
-    let drained_in = loop {
-        for (w, at) in workers.iter_mut().zip(ready.iter_mut()) {
-            if at.is_none() && w.logged("maplink worker started").is_some() {
-                *at = Some(started.elapsed().as_secs_f64());
-            }
-            anyhow::ensure!(w.is_running(), "a worker exited: {}", w.log_text());
-        }
-        if idle(&store.stats().await?) {
-            break started.elapsed().as_secs_f64();
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the workers did not empty the queue within {PHASE_TIMEOUT:?}: {:?}",
-            store.stats().await?
-        );
-        tokio::time::sleep(SESSIONS_POLL).await;
-    };
-    let completed =
-        tokio::time::timeout(PHASE_TIMEOUT, count_completed(&client, &base, &ids)).await??;
-    anyhow::ensure!(api.is_running(), "the API exited: {}", api.log_text());
-
-    let last_ready = ready.iter().flatten().copied().fold(0.0, f64::max);
-    println!(
-        "\n  one-row sessions end to end: the release maplink-api on a private Redis, \
-         {SESSION_WORKERS} release maplink-worker processes (concurrency {} each)",
-        Settings::default().worker_concurrency
-    );
-    println!(
-        "    {:<34} {:>8.0} sessions/s  ({SESSIONS} uploads and process requests in {queued_in:.2} s, \
-         {UPLOADS_IN_FLIGHT} in flight)",
-        "queued (upload + process)",
-        SESSIONS as f64 / queued_in
-    );
-    println!(
-        "    {:<34} {:>8.0} sessions/s  ({SESSIONS} in {drained_in:.2} s from the workers' start; \
-         both ready after {last_ready:.2} s; {completed} completed)",
-        "processed, 2 workers",
-        SESSIONS as f64 / drained_in
-    );
-    anyhow::ensure!(
-        completed == SESSIONS,
-        "only {completed} of {SESSIONS} sessions completed"
-    );
-    Ok(())
-}
-
-/// Uploads `SESSIONS` one-row sheets and asks to process each; the session ids.
-async fn queue_sessions(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<String>> {
-    let uploads = stream::iter(0..SESSIONS)
-        .map(|i| async move {
-            let part = reqwest::multipart::Part::bytes(CSV.as_bytes())
-                .file_name(format!("one-row-{i}.csv"));
-            let form = reqwest::multipart::Form::new().part("file", part);
-            let response = client
-                .post(format!("{base}/api/v1/sessions"))
-                .multipart(form)
-                .send()
-                .await?;
-            let status = response.status();
-            let body: Value = response.json().await?;
-            let id = match (status.as_u16(), body["session_id"].as_str()) {
-                (201, Some(id)) => id.to_owned(),
-                _ => anyhow::bail!("upload {i}: {status} {body}"),
-            };
-            let response = client
-                .post(format!("{base}/api/v1/sessions/{id}/process"))
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status() == 202,
-                "process {id}: {} {}",
-                response.status(),
-                response.text().await.unwrap_or_default()
-            );
-            Ok(id)
-        })
-        .buffer_unordered(UPLOADS_IN_FLIGHT);
-    uploads.collect::<Vec<_>>().await.into_iter().collect()
-}
-
-async fn count_completed(
-    client: &reqwest::Client,
-    base: &str,
-    ids: &[String],
-) -> anyhow::Result<usize> {
-    let statuses = stream::iter(ids)
-        .map(|id| async move {
-            let body: Value = client
-                .get(format!("{base}/api/v1/sessions/{id}"))
-                .send()
-                .await?
-                .json()
-                .await?;
-            anyhow::Ok(body["status"] == "completed")
-        })
-        .buffer_unordered(UPLOADS_IN_FLIGHT);
-    let mut completed = 0;
-    for done in statuses.collect::<Vec<_>>().await {
-        completed += usize::from(done?);
-    }
-    Ok(completed)
-}
-
-/// A release binary next to this executable.
-fn release_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let path = exe.with_file_name(name);
-    anyhow::ensure!(
-        path.is_file(),
-        "{} is missing: cargo build --release -p maplink-api -p maplink-worker -p maplink-bench",
-        path.display()
-    );
-    Ok(path)
-}
-
-/// A child process with its JSON log in a file; killed on drop. Unlike
-/// `stack::Service`, `spawn` does not wait for it to be ready: the workers' start-up
-/// is part of what the end-to-end phase times.
-struct Process {
-    child: std::process::Child,
-    log: PathBuf,
-}
-
-impl Process {
-    /// Starts `binary` with exactly `env` (plus PATH and HOME).
-    fn spawn(binary: &Path, env: &[(&str, String)], log: &Path) -> anyhow::Result<Self> {
-        let child = Command::new(binary)
-            .env_clear()
-            .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(File::create(log)?)
-            .spawn()?;
-        Ok(Self {
-            child,
-            log: log.to_owned(),
-        })
-    }
-
-    /// Waits for a log line whose message contains `needle`.
-    fn wait_for(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.logged(needle) {
-                return Ok(line);
-            }
-            anyhow::ensure!(self.is_running(), "exited: {}", self.log_text());
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "did not log {needle:?} within {timeout:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The first log line whose message contains `needle`, once it is written.
-    fn logged(&self, needle: &str) -> Option<Value> {
-        self.log_text()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|l| {
-                l["fields"]["message"]
-                    .as_str()
-                    .is_some_and(|m| m.contains(needle))
-            })
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -47,7 +47,8 @@ impl Binaries {
     }
 }
 
-fn sibling(name: &str) -> anyhow::Result<PathBuf> {
+/// A release binary next to this executable.
+pub(crate) fn sibling(name: &str) -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let path = exe
         .parent()
@@ -150,13 +151,7 @@ impl Service {
         log: &Path,
         ready: &str,
     ) -> anyhow::Result<Self> {
-        let child = Command::new(binary)
-            .env_clear()
-            .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .stderr(File::create(log)?)
-            .spawn()?;
+        let child = spawn_logged(binary, env, log)?;
         // From here on a failure drops `service`, which kills the child.
         let mut service = Self {
             child,
@@ -200,8 +195,24 @@ impl Drop for Service {
     }
 }
 
+/// Starts `binary` with exactly `env` (plus PATH and HOME), its stderr (the log) into
+/// the file `log`.
+pub(crate) fn spawn_logged(
+    binary: &Path,
+    env: &[(&str, String)],
+    log: &Path,
+) -> anyhow::Result<Child> {
+    Ok(Command::new(binary)
+        .env_clear()
+        .envs(std::env::vars().filter(|(k, _)| k == "PATH" || k == "HOME"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .stderr(File::create(log)?)
+        .spawn()?)
+}
+
 /// The first JSON log line whose message contains `needle`, once it is written.
-fn logged(log: &Path, needle: &str) -> Option<Value> {
+pub(crate) fn logged(log: &Path, needle: &str) -> Option<Value> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
