@@ -266,6 +266,14 @@ async fn the_ops_dashboard_shows_the_queue_workers_and_cleanups() {
             Duration::from_secs(20),
         )
         .await;
+    // Two of the three jobs wait behind the first (one slot, 4.5 s a job): the queue's
+    // wait time shows beside its depth.
+    browser
+        .wait_for(
+            "Number(document.getElementById('q-pending').textContent) > 0 && parseFloat(document.getElementById('q-wait').textContent) > 0",
+            Duration::from_secs(20),
+        )
+        .await;
     browser
         .wait_for(
             "Number(document.getElementById('live-workers').textContent) >= 1",
