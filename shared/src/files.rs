@@ -1,16 +1,26 @@
 //! `FileStore`: where a session's files live, and how they are written.
 //!
-//! Layout: `<data_dir>/sessions/<session id>/{input.<ext>, output.<ext>, rows.jsonl}`.
-//! Paths are built only from the `SessionId` and fixed names, never from a client's
-//! filename. Every write goes to a temporary file in the same directory, is synced and
-//! then renamed over the target: a crash at any point leaves either the old file or the
-//! new one, never half of one.
+//! The files are objects in an `object_store` store: by default the local filesystem
+//! under `<data_dir>/sessions/`, laid out `<session id>/{input.<ext>, output.<ext>,
+//! rows.jsonl, …}`. Names are built only from the `SessionId` and fixed names, never
+//! from a client's filename. Job code and routes go through this type only, so they do
+//! not know which store holds the files.
+//!
+//! Every write is one atomic put: readers see the old object or the new one, never
+//! half of one. On the local filesystem the object is written under a staging name
+//! (with a `#`, which listings skip) and renamed over the target.
 
 use std::{
-    fs,
-    io::{self, Write},
+    io,
     path::{Path, PathBuf},
+    sync::Arc,
     time::SystemTime,
+};
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt, stream::BoxStream};
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path as ObjectPath,
 };
 
 use crate::{
@@ -45,118 +55,159 @@ impl SessionFile {
 
 #[derive(Clone, Debug)]
 pub struct FileStore {
-    root: PathBuf,
+    store: Arc<dyn ObjectStore>,
+    /// Where the objects are on disk, for a local store.
+    local_root: Option<PathBuf>,
 }
 
 impl FileStore {
-    /// A store under `<data_dir>/sessions`, created if missing.
+    /// A store on the local filesystem under `<data_dir>/sessions`, created if missing.
     pub fn open(data_dir: &Path) -> Result<Self> {
         let root = data_dir.join("sessions");
-        fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-        Ok(Self { root })
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+        let local = LocalFileSystem::new_with_prefix(&root)
+            .map_err(|e| storage_error(&root, e))?
+            // Removing a session's last object removes its directory too.
+            .with_automatic_cleanup(true);
+        Ok(Self {
+            store: Arc::new(local),
+            local_root: Some(root),
+        })
     }
 
+    /// A session's directory, for a local store (where tests look at the files).
     pub fn session_dir(&self, id: SessionId) -> PathBuf {
-        self.root.join(id.to_string())
+        self.local_root
+            .as_deref()
+            .unwrap_or(Path::new("/nonexistent"))
+            .join(id.to_string())
     }
 
-    pub fn path(&self, id: SessionId, file: SessionFile) -> PathBuf {
-        self.session_dir(id).join(file.file_name())
+    fn location(id: SessionId, file: SessionFile) -> ObjectPath {
+        ObjectPath::from(format!("{id}/{}", file.file_name()))
     }
 
-    pub fn exists(&self, id: SessionId, file: SessionFile) -> bool {
-        self.path(id, file).is_file()
+    pub async fn exists(&self, id: SessionId, file: SessionFile) -> Result<bool> {
+        let at = Self::location(id, file);
+        match self.store.head(&at).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(storage_error(at.as_ref(), e)),
+        }
     }
 
     /// Writes `bytes` atomically.
-    pub fn write(&self, id: SessionId, file: SessionFile, bytes: &[u8]) -> Result<()> {
-        self.write_with(id, file, |w| w.write_all(bytes))
-    }
-
-    /// Writes atomically whatever `fill` writes. If `fill` fails, the target is left as
-    /// it was and the temporary file is removed.
-    pub fn write_with(
+    pub async fn write(
         &self,
         id: SessionId,
         file: SessionFile,
-        fill: impl FnOnce(&mut fs::File) -> io::Result<()>,
+        bytes: impl Into<Bytes>,
     ) -> Result<()> {
-        let dir = self.session_dir(id);
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let target = dir.join(file.file_name());
-        // The temporary file lives in the same directory so that the rename is atomic
-        // (same filesystem); its random name keeps two concurrent writers (a job re-run
-        // on another worker) from writing into each other's file.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(&dir, e))?;
-        fill(tmp.as_file_mut()).map_err(|e| Error::io(&target, e))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io(&target, e))?;
-        tmp.persist(&target)
-            .map_err(|e| Error::io(&target, e.error))?;
-        Ok(())
+        let at = Self::location(id, file);
+        self.store
+            .put(&at, PutPayload::from_bytes(bytes.into()))
+            .await
+            .map(drop)
+            .map_err(|e| storage_error(at.as_ref(), e))
     }
 
-    pub fn read(&self, id: SessionId, file: SessionFile) -> Result<Vec<u8>> {
-        let path = self.path(id, file);
-        fs::read(&path).map_err(|e| Error::io(path, e))
+    pub async fn read(&self, id: SessionId, file: SessionFile) -> Result<Bytes> {
+        let at = Self::location(id, file);
+        let got = self
+            .store
+            .get(&at)
+            .await
+            .map_err(|e| storage_error(at.as_ref(), e))?;
+        got.bytes().await.map_err(|e| storage_error(at.as_ref(), e))
+    }
+
+    /// The file as a stream of chunks, for downloads.
+    pub async fn read_stream(
+        &self,
+        id: SessionId,
+        file: SessionFile,
+    ) -> Result<BoxStream<'static, io::Result<Bytes>>> {
+        let at = Self::location(id, file);
+        let got = self
+            .store
+            .get(&at)
+            .await
+            .map_err(|e| storage_error(at.as_ref(), e))?;
+        Ok(got.into_stream().map_err(io::Error::other).boxed())
     }
 
     /// Removes a file if present.
-    pub fn remove_file(&self, id: SessionId, file: SessionFile) -> Result<()> {
-        let path = self.path(id, file);
-        match fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(path, e)),
-            _ => Ok(()),
+    pub async fn remove_file(&self, id: SessionId, file: SessionFile) -> Result<()> {
+        let at = Self::location(id, file);
+        match self.store.delete(&at).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(storage_error(at.as_ref(), e)),
         }
     }
 
     /// Removes every file of a session. Removing a session that has no files is fine.
-    pub fn remove_session(&self, id: SessionId) -> Result<()> {
-        let dir = self.session_dir(id);
-        match fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(dir, e)),
-            _ => Ok(()),
+    pub async fn remove_session(&self, id: SessionId) -> Result<()> {
+        let prefix = ObjectPath::from(id.to_string());
+        let listed: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .map_err(|e| storage_error(prefix.as_ref(), e))?;
+        for meta in listed {
+            match self.store.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(storage_error(meta.location.as_ref(), e)),
+            }
         }
+        Ok(())
     }
 
-    /// Session directories on disk with their last modification time; entries that are
-    /// not session directories are ignored.
-    /// The bytes of every file of every session (for the global storage quota).
-    /// Walks the directories: call it now and then, not per request.
-    pub fn stored_bytes(&self) -> Result<u64> {
-        let entries = fs::read_dir(&self.root).map_err(|e| Error::io(&self.root, e))?;
+    /// The bytes of every file of every session (for the global storage quota). Lists
+    /// the whole store: call it now and then, not per request.
+    pub async fn stored_bytes(&self) -> Result<u64> {
         let mut total = 0u64;
-        for dir in entries.flatten() {
-            // A session removed by cleanup mid-walk is simply not counted.
-            let Ok(files) = fs::read_dir(dir.path()) else {
-                continue;
-            };
-            for file in files.flatten() {
-                total = total.saturating_add(file.metadata().map_or(0, |m| m.len()));
+        let mut listed = self.store.list(None);
+        while let Some(meta) = listed.next().await {
+            // A session removed by cleanup mid-listing is simply not counted.
+            if let Ok(meta) = meta {
+                total = total.saturating_add(meta.size);
             }
         }
         Ok(total)
     }
 
-    pub fn list_sessions(&self) -> Result<Vec<(SessionId, SystemTime)>> {
-        let entries = fs::read_dir(&self.root).map_err(|e| Error::io(&self.root, e))?;
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let Some(id) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+    /// The sessions that have files, each with the time its newest file was written;
+    /// objects not under a session id are ignored.
+    pub async fn list_sessions(&self) -> Result<Vec<(SessionId, SystemTime)>> {
+        let mut newest: std::collections::HashMap<SessionId, SystemTime> = Default::default();
+        let mut listed = self.store.list(None);
+        while let Some(meta) = listed.next().await {
+            let Ok(meta) = meta else { continue };
+            let Some(id) = meta
+                .location
+                .parts()
+                .next()
+                .and_then(|p| p.as_ref().parse::<SessionId>().ok())
+            else {
                 continue;
             };
-            let modified = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH);
-            out.push((id, modified));
+            let modified = SystemTime::from(meta.last_modified);
+            let at = newest.entry(id).or_insert(modified);
+            *at = (*at).max(modified);
         }
-        Ok(out)
+        Ok(newest.into_iter().collect())
     }
+}
+
+/// A store failure as the library's error: the object's name and the cause. Not
+/// found stays recognisable (`io::ErrorKind::NotFound`).
+fn storage_error(at: impl AsRef<Path>, e: object_store::Error) -> Error {
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
+        _ => io::ErrorKind::Other,
+    };
+    Error::io(at.as_ref(), io::Error::new(kind, e))
 }
 
 /// A safe rendition of a client's filename: ASCII letters, digits, `-`, `_` and `.`
@@ -211,36 +262,49 @@ mod tests {
         );
     }
 
-    #[test]
-    fn failed_write_leaves_previous_file_and_no_temporary() {
+    #[tokio::test]
+    async fn a_write_replaces_the_file_whole_and_leaves_no_staging_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::open(dir.path()).unwrap();
         let id = SessionId::random();
-        store.write(id, SessionFile::Rows, b"old").unwrap();
-        let err = store.write_with(id, SessionFile::Rows, |w| {
-            w.write_all(b"half")?;
-            Err(io::Error::other("disk on fire"))
-        });
-        assert!(err.is_err());
-        assert_eq!(store.read(id, SessionFile::Rows).unwrap(), b"old");
-        let names: Vec<_> = fs::read_dir(store.session_dir(id))
+        store
+            .write(id, SessionFile::Rows, &b"old"[..])
+            .await
+            .unwrap();
+        store
+            .write(id, SessionFile::Rows, &b"new"[..])
+            .await
+            .unwrap();
+        assert_eq!(
+            &store.read(id, SessionFile::Rows).await.unwrap()[..],
+            b"new"
+        );
+        let names: Vec<_> = std::fs::read_dir(store.session_dir(id))
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("rows.jsonl")]);
     }
 
-    #[test]
-    fn remove_session_is_idempotent() {
+    #[tokio::test]
+    async fn remove_session_is_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::open(dir.path()).unwrap();
         let id = SessionId::random();
         store
-            .write(id, SessionFile::Input(FileFormat::Csv), b"a,b")
+            .write(id, SessionFile::Input(FileFormat::Csv), &b"a,b"[..])
+            .await
             .unwrap();
-        assert_eq!(store.list_sessions().unwrap().len(), 1);
-        store.remove_session(id).unwrap();
-        store.remove_session(id).unwrap();
+        assert_eq!(store.list_sessions().await.unwrap().len(), 1);
+        assert_eq!(store.stored_bytes().await.unwrap(), 3);
+        store.remove_session(id).await.unwrap();
+        store.remove_session(id).await.unwrap();
         assert!(!store.session_dir(id).exists());
+        assert!(
+            !store
+                .exists(id, SessionFile::Input(FileFormat::Csv))
+                .await
+                .unwrap()
+        );
     }
 }

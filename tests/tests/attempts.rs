@@ -15,6 +15,7 @@ async fn a_job_that_keeps_failing_is_given_up(backend: Backend) {
     // The stored upload disappears: reading it fails as an I/O error, which is retried.
     app.files
         .remove_file(sid, SessionFile::Input(maplink::domain::FileFormat::Xlsx))
+        .await
         .unwrap();
     assert_eq!(app.process(&id).await.status(), 202);
 
@@ -56,8 +57,9 @@ async fn a_job_that_keeps_failing_is_given_up(backend: Backend) {
         .write(
             sid,
             SessionFile::Input(maplink::domain::FileFormat::Xlsx),
-            &sheets::seed_example_xlsx(),
+            sheets::seed_example_xlsx(),
         )
+        .await
         .unwrap();
     assert_eq!(app.process(&id).await.status(), 202);
     app.wait_for_status(&id, "completed", Duration::from_secs(20))

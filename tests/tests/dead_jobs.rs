@@ -67,7 +67,7 @@ async fn a_session_with_a_dead_job(app: &TestApp) -> (String, String) {
     let created = app.upload_ok("a.xlsx", sheets::seed_example_xlsx()).await;
     let id = created["session_id"].as_str().unwrap().to_owned();
     let (sid, file) = input(&id);
-    app.files.remove_file(sid, file).unwrap();
+    app.files.remove_file(sid, file).await.unwrap();
     assert_eq!(app.process(&id).await.status(), StatusCode::ACCEPTED);
     app.wait_for_status(&id, "failed", WAIT).await;
     let job = dead_job_of(app, &id).await;
@@ -75,10 +75,11 @@ async fn a_session_with_a_dead_job(app: &TestApp) -> (String, String) {
 }
 
 /// Puts the session's stored upload back: the cause of the failure is gone.
-fn fix(app: &TestApp, id: &str) {
+async fn fix(app: &TestApp, id: &str) {
     let (sid, file) = input(id);
     app.files
-        .write(sid, file, &sheets::seed_example_xlsx())
+        .write(sid, file, sheets::seed_example_xlsx())
+        .await
         .unwrap();
 }
 
@@ -117,7 +118,7 @@ async fn a_dead_job_is_listed_and_once_fixed_a_retry_completes_its_session(backe
         "{stats}"
     );
 
-    fix(&app, &id);
+    fix(&app, &id).await;
     let r = ops(
         &app,
         Method::POST,
@@ -248,7 +249,7 @@ async fn retry_all_queues_what_it_can_says_why_it_left_the_rest_and_delete_all_c
     let app = spawn(backend).await;
     let (fixed, _) = a_session_with_a_dead_job(&app).await;
     let (gone, gone_task) = a_session_with_a_dead_job(&app).await;
-    fix(&app, &fixed);
+    fix(&app, &fixed).await;
     assert_eq!(app.delete(&gone).await.status(), StatusCode::NO_CONTENT);
 
     let r = ops(&app, Method::POST, "/api/v1/ops/dead-jobs/retry").await;
@@ -433,7 +434,7 @@ async fn the_ops_page_lists_a_dead_job_and_its_retry_button_completes_the_sessio
         .await;
     browser.screenshot(&artifact("ops-dead-jobs.png")).await;
 
-    fix(&app, &id);
+    fix(&app, &id).await;
     browser.click(retry).await;
     browser
         .wait_for(

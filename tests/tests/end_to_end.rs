@@ -139,9 +139,13 @@ async fn worked_example_round_trip(backend: Backend) {
     let rows_log = app
         .files
         .read(id.parse().unwrap(), maplink::files::SessionFile::Rows)
+        .await
         .unwrap();
     assert_eq!(
-        String::from_utf8(rows_log).unwrap().lines().count(),
+        String::from_utf8(rows_log.to_vec())
+            .unwrap()
+            .lines()
+            .count(),
         30,
         "one log line per row"
     );

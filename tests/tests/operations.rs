@@ -234,8 +234,9 @@ async fn the_ops_dashboard_shows_the_queue_workers_and_cleanups() {
         .write(
             old.id,
             maplink::files::SessionFile::Input(FileFormat::Xlsx),
-            b"x",
+            &b"x"[..],
         )
+        .await
         .unwrap();
     store.create(&old).await.unwrap();
 

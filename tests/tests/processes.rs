@@ -124,7 +124,8 @@ async fn cleanup_in_several_worker_processes_removes_each_session_once() {
         s.last_seen_at_ms -= 10_000;
         s.created_at_ms -= 70_000;
         files
-            .write(s.id, SessionFile::Input(FileFormat::Xlsx), b"x")
+            .write(s.id, SessionFile::Input(FileFormat::Xlsx), &b"x"[..])
+            .await
             .unwrap();
         store.create(&s).await.unwrap();
         ids.insert(s.id);
@@ -149,7 +150,7 @@ async fn cleanup_in_several_worker_processes_removes_each_session_once() {
         "every expired session to be removed",
         || async {
             let left = store.list_expired(0).await.unwrap().len();
-            let dirs = files.list_sessions().unwrap().len();
+            let dirs = files.list_sessions().await.unwrap().len();
             (left == 0 && dirs == 0).then_some(())
         },
     )

@@ -43,9 +43,9 @@ impl From<RowOutcome> for RowView {
     }
 }
 
-fn ensure_processed(state: &AppState, session: &Session) -> ApiResult<()> {
-    if !state.files.exists(session.id, SessionFile::Rows)
-        || session.status != maplink::domain::SessionStatus::Completed
+async fn ensure_processed(state: &AppState, session: &Session) -> ApiResult<()> {
+    if session.status != maplink::domain::SessionStatus::Completed
+        || !state.files.exists(session.id, SessionFile::Rows).await?
     {
         return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
     }
@@ -61,14 +61,13 @@ pub async fn page(
     offset: usize,
     limit: usize,
 ) -> ApiResult<(usize, Vec<RowView>)> {
-    ensure_processed(state, session)?;
-    let path = state.files.path(session.id, SessionFile::Rows);
+    ensure_processed(state, session).await?;
+    let log = state.files.read(session.id, SessionFile::Rows).await?;
     let (total, rows) = blocking(move || {
-        let file = std::fs::File::open(&path).map_err(|e| maplink::Error::io(&path, e))?;
         let mut total = 0usize;
         let mut rows = Vec::new();
-        for line in std::io::BufReader::new(file).lines() {
-            let line = line.map_err(|e| maplink::Error::io(&path, e))?;
+        for line in log.lines() {
+            let line = line.map_err(|e| maplink::Error::io("rows.jsonl", e))?;
             if line.trim().is_empty() {
                 continue;
             }
@@ -99,15 +98,17 @@ pub struct Full {
 /// bare NaN.
 pub async fn full(state: &AppState, session: &Session) -> ApiResult<Full> {
     let (_, log) = page(state, session, None, 0, MAX_INLINE_ROWS).await?;
-    let files = state.files.clone();
-    let (id, format) = (session.id, session.format);
+    let bytes = state
+        .files
+        .read(session.id, SessionFile::Output(session.format))
+        .await?;
+    let format = session.format;
     // The output is the service's own file, already within the limits when it was an
     // upload (plus the coordinate columns); the scan holds only the inline rows.
     let limits = sheet::Limits::FORMAT;
     let (processed_columns, processed_data) = state
         .sheet_work
         .run(move || {
-            let bytes = files.read(id, SessionFile::Output(format))?;
             let scan = sheet::scan(&bytes, format, &limits, MAX_INLINE_ROWS)?;
             let json = sheet::as_json(&scan.head, scan.width, MAX_INLINE_ROWS, MAX_INLINE_BYTES);
             Ok((json.columns, json.rows))

@@ -14,7 +14,6 @@ use maplink_worker::queue::producer::{new_task_id, task_age_ms};
 use crate::{
     access::Submitter,
     error::{ApiError, ApiResult},
-    service::blocking,
     state::AppState,
 };
 
@@ -201,10 +200,8 @@ pub async fn download(
     if session.status != SessionStatus::Completed {
         return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
     }
-    let files = state.files.clone();
-    let file = rows.file(session.format);
-    let bytes = blocking(move || files.read(id, file)).await?;
-    Ok((session, bytes))
+    let bytes = state.files.read(id, rows.file(session.format)).await?;
+    Ok((session, bytes.to_vec()))
 }
 
 /// Deletes a session and its files.
@@ -216,8 +213,7 @@ pub async fn delete(state: &AppState, who: &Submitter, id: SessionId) -> ApiResu
     if let Err(e) = state.events.delete(id).await {
         tracing::warn!(session = %id, error = %e, "could not remove the session's events");
     }
-    let files = state.files.clone();
-    blocking(move || files.remove_session(id)).await?;
+    state.files.remove_session(id).await?;
     state.usage.forget().await;
     tracing::info!(session = %id, "session deleted");
     Ok(())

@@ -11,7 +11,6 @@ use maplink::{
 use crate::{
     access::Submitter,
     error::{ApiError, ApiResult},
-    service::blocking,
     state::AppState,
 };
 
@@ -123,9 +122,10 @@ pub async fn upload(
     // The file is written before the record exists: a crash in between leaves only a
     // directory without a session, which the orphan sweep removes.
     let size = bytes.len() as u64;
-    let files = state.files.clone();
-    let id = session.id;
-    blocking(move || files.write(id, SessionFile::Input(format), &bytes)).await?;
+    state
+        .files
+        .write(session.id, SessionFile::Input(format), bytes)
+        .await?;
     state.sessions.create(&session).await?;
     state.usage.added(size).await;
     metrics::counter!(maplink::metrics::UPLOADS).increment(1);

@@ -41,13 +41,7 @@ impl Usage {
 
     /// Stored bytes: the last count plus what this process stored since.
     pub async fn stored_bytes(&self, files: &FileStore) -> maplink::Result<u64> {
-        let files = files.clone();
-        recount_if_stale(&self.bytes, async move {
-            tokio::task::spawn_blocking(move || files.stored_bytes())
-                .await
-                .map_err(|e| maplink::Error::io("sessions", std::io::Error::other(e.to_string())))?
-        })
-        .await
+        recount_if_stale(&self.bytes, files.stored_bytes()).await
     }
 
     /// A session was deleted here: count again at the next upload, so that the room it

@@ -39,7 +39,7 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
         let batch_len = claimed.len();
         for expired in claimed {
             let s = &expired.session;
-            if let Err(e) = state.files.remove_session(s.id) {
+            if let Err(e) = state.files.remove_session(s.id).await {
                 tracing::warn!(session = %s.id, error = %e, "could not remove files; the orphan sweep will retry");
             }
             if let Err(e) = state.events.delete(s.id).await {
@@ -106,15 +106,12 @@ async fn keep_waiting_sessions(state: &WorkerState, ttl_ms: i64) {
 /// longer than the TTL (left by a crash between claim and file removal, or between
 /// writing an upload and creating its record).
 async fn sweep_orphans(state: &WorkerState) -> Result<(), Error> {
-    let files = state.files.clone();
-    let listed = tokio::task::spawn_blocking(move || files.list_sessions())
-        .await
-        .map_err(|e| Error::io("session directory", std::io::Error::other(e)))??;
+    let listed = state.files.list_sessions().await?;
     let cutoff = SystemTime::now() - Duration::from_secs(state.settings.session_ttl_secs);
     for (id, modified) in listed {
         if modified < cutoff && state.sessions.get(id).await?.is_none() {
             tracing::info!(session = %id, "removed orphaned session files");
-            state.files.remove_session(id)?;
+            state.files.remove_session(id).await?;
         }
     }
     Ok(())

@@ -309,8 +309,11 @@ async fn convert_files(
     format: FileFormat,
     signals: &Arc<RunSignals>,
 ) -> Result<Option<Filled>, Error> {
-    let files = state.files.clone();
-    let bytes = blocking(move || files.read(id, SessionFile::Input(format))).await?;
+    let bytes = state
+        .files
+        .read(id, SessionFile::Input(format))
+        .await?
+        .to_vec();
     let opts = pipeline::Options {
         resolver: state.resolver.clone(),
         concurrency: state.settings.resolve_concurrency,
@@ -320,16 +323,24 @@ async fn convert_files(
     let Some(converted) = pipeline::convert(bytes, format, &opts, signals).await? else {
         return Ok(None);
     };
-    let files = state.files.clone();
-    blocking(move || {
-        files.write_with(id, SessionFile::Rows, |w| {
-            pipeline::write_rows_jsonl(&converted.filled.rows, w)
-        })?;
-        files.write(id, SessionFile::Failed(format), &converted.failed)?;
-        files.write(id, SessionFile::Skipped(format), &converted.skipped)?;
-        // The full output goes last: its presence means the whole set was written.
-        files.write(id, SessionFile::Output(format), &converted.output)?;
-        Ok(Some(converted.filled))
-    })
-    .await
+    let rows = blocking(move || {
+        let mut log = Vec::new();
+        pipeline::write_rows_jsonl(&converted.filled.rows, &mut log)
+            .map_err(|e| Error::io("rows.jsonl", e))?;
+        Ok((log, converted))
+    });
+    let (log, converted) = rows.await?;
+    let files = &state.files;
+    files.write(id, SessionFile::Rows, log).await?;
+    files
+        .write(id, SessionFile::Failed(format), converted.failed)
+        .await?;
+    files
+        .write(id, SessionFile::Skipped(format), converted.skipped)
+        .await?;
+    // The full output goes last: its presence means the whole set was written.
+    files
+        .write(id, SessionFile::Output(format), converted.output)
+        .await?;
+    Ok(Some(converted.filled))
 }
