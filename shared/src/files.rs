@@ -8,7 +8,7 @@
 //!
 //! Every write is one atomic put: readers see the old object or the new one, never
 //! half of one. On the local filesystem the object is written under a staging name
-//! (with a `#`, which listings skip) and renamed over the target.
+//! (with a `#`, which listings skip), synced, and renamed over the target.
 
 use std::{
     io,
@@ -68,7 +68,10 @@ impl FileStore {
         let local = LocalFileSystem::new_with_prefix(&root)
             .map_err(|e| storage_error(&root, e))?
             // Removing a session's last object removes its directory too.
-            .with_automatic_cleanup(true);
+            .with_automatic_cleanup(true)
+            // Written files (and their directory) reach the disk before the rename: a
+            // power loss leaves the old file or the new one, not an empty one.
+            .with_fsync(true);
         Ok(Self {
             store: Arc::new(local),
             local_root: Some(root),
