@@ -124,19 +124,21 @@ impl FileStore {
         got.bytes().await.map_err(|e| storage_error(at.as_ref(), e))
     }
 
-    /// The file as a stream of chunks, for downloads.
+    /// The file's size and its bytes as a stream of chunks, for downloads: nothing is
+    /// held whole. A failure after the first chunk ends the stream with an error.
     pub async fn read_stream(
         &self,
         id: SessionId,
         file: SessionFile,
-    ) -> Result<BoxStream<'static, io::Result<Bytes>>> {
+    ) -> Result<(u64, BoxStream<'static, io::Result<Bytes>>)> {
         let at = Self::location(id, file);
         let got = self
             .store
             .get(&at)
             .await
             .map_err(|e| storage_error(at.as_ref(), e))?;
-        Ok(got.into_stream().map_err(io::Error::other).boxed())
+        let size = got.meta.size;
+        Ok((size, got.into_stream().map_err(io::Error::other).boxed()))
     }
 
     /// Removes a file if present.
@@ -287,6 +289,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("rows.jsonl")]);
+    }
+
+    #[tokio::test]
+    async fn a_stream_read_gives_the_size_and_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::open(dir.path()).unwrap();
+        let id = SessionId::random();
+        let body: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        store
+            .write(id, SessionFile::Output(FileFormat::Csv), body.clone())
+            .await
+            .unwrap();
+        let (size, stream) = store
+            .read_stream(id, SessionFile::Output(FileFormat::Csv))
+            .await
+            .unwrap();
+        assert_eq!(size, body.len() as u64);
+        let chunks: Vec<Bytes> = stream.try_collect().await.unwrap();
+        assert!(chunks.len() > 1, "read in chunks, not whole");
+        assert_eq!(chunks.concat(), body);
     }
 
     #[tokio::test]

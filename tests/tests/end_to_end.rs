@@ -52,7 +52,15 @@ async fn worked_example_round_trip(backend: Backend) {
         disposition.contains("filename=\"processed_test_input.xlsx\""),
         "{disposition}"
     );
-    let output = sheets::read_xlsx(&r.bytes().await.unwrap());
+    // Streamed from the file store with its length announced.
+    let announced: usize = r.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let body = r.bytes().await.unwrap();
+    assert_eq!(body.len(), announced);
+    let output = sheets::read_xlsx(&body);
 
     assert_eq!(output.len(), 1);
     let (name, rows) = &output[0];

@@ -192,10 +192,10 @@ async fn download(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = lenient_id(&id, StatusCode::NOT_FOUND)?;
-    let (session, bytes) = svc::download(&state, &who, id, RowsFilter::All)
+    let (session, size, chunks) = svc::download(&state, &who, id, RowsFilter::All)
         .await
         .map_err(|e| seed_errors(e, StatusCode::NOT_FOUND))?;
-    let mut response = attachment(&session, "", bytes);
+    let mut response = attachment(&session, "", (size, chunks));
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),

@@ -1,6 +1,7 @@
 //! Building file download responses.
 
 use axum::{
+    body::Body,
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -24,8 +25,14 @@ fn with_suffix(name: &str, suffix: &str) -> String {
 
 /// The processed file as an attachment named `processed_<original name>` (with
 /// `suffix` before the extension for the failed/skipped subsets): an ASCII fallback
-/// from the sanitized name, and the original (UTF-8) in `filename*`.
-pub fn attachment(session: &Session, suffix: &str, bytes: Vec<u8>) -> Response {
+/// from the sanitized name, and the original (UTF-8) in `filename*`. The body is
+/// streamed from the store with its length announced, so a transfer cut short by a
+/// store failure is seen as incomplete.
+pub fn attachment(
+    session: &Session,
+    suffix: &str,
+    (size, chunks): (u64, crate::service::sessions::FileChunks),
+) -> Response {
     let original = session
         .original_filename
         .rsplit(['/', '\\'])
@@ -39,8 +46,9 @@ pub fn attachment(session: &Session, suffix: &str, bytes: Vec<u8>) -> Response {
             NON_ALPHANUMERIC
         )
     );
-    let mut response = bytes.into_response();
+    let mut response = Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(session.format)),

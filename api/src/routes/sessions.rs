@@ -126,8 +126,8 @@ async fn download(
     let Query(query) = query.map_err(|_| {
         ApiError::bad_request("invalid_rows", "rows must be all, failed or skipped")
     })?;
-    let (session, bytes) = svc::download(&state, &who, id, query.rows).await?;
-    Ok(attachment(&session, query.rows.suffix(), bytes))
+    let (session, size, chunks) = svc::download(&state, &who, id, query.rows).await?;
+    Ok(attachment(&session, query.rows.suffix(), (size, chunks)))
 }
 
 async fn remove(

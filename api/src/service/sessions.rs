@@ -189,20 +189,27 @@ impl RowsFilter {
     }
 }
 
-/// The processed file: (session, bytes). Conflicts until the session completed.
+/// The processed file, streamed from the file store: (session, its size, its
+/// chunks). Conflicts until the session completed.
 pub async fn download(
     state: &AppState,
     who: &Submitter,
     id: SessionId,
     rows: RowsFilter,
-) -> ApiResult<(Session, Vec<u8>)> {
+) -> ApiResult<(Session, u64, FileChunks)> {
     let session = touch(state, who, id).await?;
     if session.status != SessionStatus::Completed {
         return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
     }
-    let bytes = state.files.read(id, rows.file(session.format)).await?;
-    Ok((session, bytes.to_vec()))
+    let (size, chunks) = state
+        .files
+        .read_stream(id, rows.file(session.format))
+        .await?;
+    Ok((session, size, chunks))
 }
+
+/// A stored file's bytes, chunk by chunk.
+pub type FileChunks = futures::stream::BoxStream<'static, std::io::Result<axum::body::Bytes>>;
 
 /// Deletes a session and its files.
 pub async fn delete(state: &AppState, who: &Submitter, id: SessionId) -> ApiResult<()> {
