@@ -33,7 +33,9 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let files = FileStore::open(&settings.data_dir)?;
+        // The object store's HTTP client (S3) needs the TLS crypto provider.
+        maplink_worker::resolve::install_crypto_provider();
+        let files = FileStore::from_settings(&settings)?;
         let (sessions, queue): (Arc<dyn SessionStore>, QueueBackend) = match &settings.redis_url {
             Some(url) => {
                 // Fail-fast: a request never waits through a reconnect backoff, so with

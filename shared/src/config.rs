@@ -27,6 +27,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Set → distributed mode on that Redis; unset → embedded SQLite.
     pub redis_url: Option<String>,
+    /// Where session files live: unset → the local filesystem under `data_dir`;
+    /// `s3://bucket/prefix` → S3 or an S3-compatible service, reached with the standard
+    /// `AWS_*` environment variables.
+    pub storage_url: Option<String>,
     /// How long the API waits for Redis (to connect, or to answer one command) before
     /// it answers 503; it never waits through a reconnect backoff.
     pub redis_timeout_ms: u64,
@@ -161,6 +165,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             redis_url: None,
+            storage_url: None,
             redis_timeout_ms: 500,
             session_ttl_secs: 7200,
             cleanup_interval_secs: 60,
@@ -258,6 +263,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("bind", Kind::Text),
     ("data_dir", Kind::Text),
     ("redis_url", Kind::Text),
+    ("storage_url", Kind::Text),
     ("redis_timeout_ms", Kind::Integer),
     ("session_ttl_secs", Kind::Integer),
     ("cleanup_interval_secs", Kind::Integer),
@@ -350,7 +356,7 @@ impl Settings {
             };
             table.insert((*key).to_owned(), value);
         }
-        for optional in ["redis_url", "places_api_key", "ops_token"] {
+        for optional in ["redis_url", "storage_url", "places_api_key", "ops_token"] {
             if table.get(optional).and_then(|v| v.as_str()) == Some("") {
                 table.remove(optional);
             }

@@ -20,7 +20,11 @@ use std::{
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path as ObjectPath,
+    ObjectStore, ObjectStoreExt, PutPayload,
+    aws::{AmazonS3Builder, AmazonS3ConfigKey},
+    local::LocalFileSystem,
+    path::Path as ObjectPath,
+    prefix::PrefixStore,
 };
 
 use crate::{
@@ -76,6 +80,48 @@ impl FileStore {
             store: Arc::new(local),
             local_root: Some(root),
         })
+    }
+
+    /// A store at `url`: `s3://bucket/prefix` (S3 or an S3-compatible service) with
+    /// `options` as `object_store` names them (`aws_endpoint_url`, `aws_access_key_id`,
+    /// `aws_secret_access_key`, `aws_region`, `aws_allow_http`, …; a process passes its
+    /// `AWS_*` environment, see [`aws_env`]).
+    pub fn open_url(url: &str, options: &[(String, String)]) -> Result<Self> {
+        let parsed =
+            url::Url::parse(url).map_err(|e| Error::Config(format!("storage_url {url:?}: {e}")))?;
+        if !matches!(parsed.scheme(), "s3" | "s3a") {
+            return Err(Error::Config(format!(
+                "storage_url {url:?}: only s3:// URLs are supported (unset it for the local filesystem)"
+            )));
+        }
+        let mut builder = AmazonS3Builder::new().with_url(url);
+        for (key, value) in options {
+            if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+                builder = builder.with_config(key, value);
+            }
+        }
+        let s3 = builder
+            .build()
+            .map_err(|e| Error::Config(format!("storage_url {url:?}: {e}")))?;
+        let prefix = parsed.path().trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        };
+        Ok(Self {
+            store,
+            local_root: None,
+        })
+    }
+
+    /// The store the settings name: `storage_url` with this process's `AWS_*`
+    /// environment, or the local filesystem under `data_dir`.
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<Self> {
+        match &settings.storage_url {
+            Some(url) => Self::open_url(url, &aws_env()),
+            None => Self::open(&settings.data_dir),
+        }
     }
 
     /// A session's directory, for a local store (where tests look at the files).
@@ -203,6 +249,14 @@ impl FileStore {
         }
         Ok(newest.into_iter().collect())
     }
+}
+
+/// This process's `AWS_*` environment variables, as options for [`FileStore::open_url`].
+pub fn aws_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_"))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
 }
 
 /// A store failure as the library's error: the object's name and the cause. Not

@@ -10,6 +10,7 @@ pub mod hostile;
 pub mod link_server;
 pub mod prom;
 pub mod redis_server;
+pub mod s3_server;
 pub mod schemathesis;
 pub mod sheets;
 pub mod sse;

@@ -449,20 +449,26 @@ async fn nothing_is_left_in_redis_once_the_sessions_expire() {
             })
             .collect()
     };
-    let after = eventually(
-        Duration::from_secs(60),
-        "Redis back to its keys from before",
-        || {
-            let now = keys(&redis);
-            let done_left: u64 = redis::cmd("XLEN")
-                .arg("{maplink-convert}:done")
-                .query(&mut redis.conn())
-                .unwrap_or(0);
-            let clean = stray(&now).is_empty() && done_left == 0;
-            async move { clean.then_some(now) }
-        },
-    )
-    .await;
+    // Polled by hand (not `eventually`) so that a failure says what was left.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let after = loop {
+        let now = keys(&redis);
+        let done_left: u64 = redis::cmd("XLEN")
+            .arg("{maplink-convert}:done")
+            .query(&mut redis.conn())
+            .unwrap_or(0);
+        let left = stray(&now);
+        if left.is_empty() && done_left == 0 {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Redis not back to its keys from before: {} stray keys (e.g. {:?}), {done_left} done records",
+            left.len(),
+            &left[..left.len().min(10)]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let used_after = used_memory(&redis);
     eprintln!(
         "keys before {}, after {} (new: {:?}); used memory before {used_before} B, after {used_after} B",

@@ -48,7 +48,11 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     let state = WorkerState::new(
         &backend,
         Arc::new(RedisSessionStore::from_connection(conn)),
-        FileStore::open(&settings.data_dir)?,
+        {
+            // The object store's HTTP client (S3) needs the TLS crypto provider.
+            maplink_worker::resolve::install_crypto_provider();
+            FileStore::from_settings(&settings)?
+        },
         Arc::new(settings),
         process_name.clone(),
     )

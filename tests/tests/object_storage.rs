@@ -1,0 +1,135 @@
+//! Distributed mode with nothing shared but Redis and a bucket: the release-shaped
+//! `maplink-api` and two `maplink-worker` processes, each with its own empty data
+//! directory, one `redis-server` and an S3 protocol server (`s3s-fs`), convert the
+//! worked example; cleanup leaves the bucket empty.
+
+use std::{collections::HashMap, time::Duration};
+
+use maplink_tests::{
+    RedisServer, TestApp,
+    api::upload_to,
+    binaries::{Proc, start_worker, worker_env},
+    eventually,
+    s3_server::S3Server,
+    sheets,
+};
+use serde_json::Value;
+
+/// The environment that points a process at the bucket.
+fn bucket_env(s3: &S3Server, data_dir: &std::path::Path, redis: &str) -> HashMap<String, String> {
+    let mut env = worker_env(
+        redis,
+        data_dir,
+        &[
+            ("MAPLINK_SESSION_TTL_SECS", "4"),
+            ("MAPLINK_CLEANUP_INTERVAL_SECS", "1"),
+            ("MAPLINK_HEARTBEAT_INTERVAL_SECS", "1"),
+        ],
+    );
+    env.insert("MAPLINK_STORAGE_URL".into(), s3.url("maplink-sessions"));
+    for (k, v) in s3.aws_options() {
+        env.insert(k.to_ascii_uppercase(), v);
+    }
+    env
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_and_two_workers_sharing_only_redis_and_a_bucket_convert_the_worked_example() {
+    let redis = RedisServer::start();
+    let s3 = S3Server::start().await;
+    let logs = tempfile::tempdir().unwrap();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+
+    let mut api_env = bucket_env(&s3, dirs[0].path(), &redis.url());
+    api_env.insert("MAPLINK_BIND".into(), "127.0.0.1:0".into());
+    let api = Proc::start("maplink-api", &api_env, logs.path());
+    let started = api.wait_for_message("maplink API listening", Duration::from_secs(20));
+    let base = format!("http://{}", started["fields"]["addr"].as_str().unwrap());
+    let workers = [
+        start_worker(&bucket_env(&s3, dirs[1].path(), &redis.url()), logs.path()),
+        start_worker(&bucket_env(&s3, dirs[2].path(), &redis.url()), logs.path()),
+    ];
+    let client = maplink_tests::http_client();
+
+    let created: Value = upload_to(&client, &base, "sites.xlsx", sheets::seed_example_xlsx())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["session_id"].as_str().unwrap().to_owned();
+    let r = client
+        .post(format!("{base}/api/v1/sessions/{id}/process"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let done: Value = eventually(Duration::from_secs(30), "the job to complete", || async {
+        let v: Value = client
+            .get(format!("{base}/api/v1/sessions/{id}"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (v["status"] == "completed").then_some(v)
+    })
+    .await;
+    assert_eq!(
+        done["counts"],
+        serde_json::json!({"successful": 26, "failed": 2, "skipped": 2})
+    );
+    let ran: usize = workers
+        .iter()
+        .map(|w| w.session_messages("job completed", &id))
+        .sum();
+    assert_eq!(ran, 1);
+    let from_bucket = client
+        .get(format!("{base}/api/v1/sessions/{id}/download"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+
+    // The same sheet converted with the local filesystem gives the same sheet.
+    let local = TestApp::spawn(maplink_tests::Backend::Sqlite).await;
+    let local_id = local
+        .upload_ok("sites.xlsx", sheets::seed_example_xlsx())
+        .await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(local.process(&local_id).await.status(), 202);
+    local
+        .wait_for_status(&local_id, "completed", Duration::from_secs(30))
+        .await;
+    let from_disk = local.download(&local_id).await.bytes().await.unwrap();
+    assert_eq!(
+        sheets::read_xlsx(&from_bucket),
+        sheets::read_xlsx(&from_disk),
+        "the download from the bucket equals the local run's"
+    );
+    local.stop().await;
+
+    // Nothing was written to any process's data directory; the files are in the bucket.
+    for dir in &dirs {
+        assert!(
+            !dir.path().join("sessions").exists()
+                || std::fs::read_dir(dir.path().join("sessions"))
+                    .unwrap()
+                    .next()
+                    .is_none(),
+            "a process wrote session files to its data dir"
+        );
+    }
+    assert!(!s3.objects().is_empty());
+    // The session expires (4 s idle) and cleanup empties the bucket.
+    eventually(Duration::from_secs(30), "the bucket to be empty", || {
+        let left = s3.objects();
+        async move { left.is_empty().then_some(()) }
+    })
+    .await;
+    drop(api);
+}
