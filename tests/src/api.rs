@@ -73,6 +73,28 @@ pub async fn upload_to(
         .expect("upload request")
 }
 
+/// Polls `GET <base>/api/v1/sessions/{id}` until the session is `completed`, for an
+/// API started as a binary; returns the session.
+pub async fn wait_until_completed(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    timeout: Duration,
+) -> Value {
+    crate::eventually(timeout, "the session to complete", || async {
+        let v: Value = client
+            .get(format!("{base}/api/v1/sessions/{id}"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (v["status"] == "completed").then_some(v)
+    })
+    .await
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await

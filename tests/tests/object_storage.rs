@@ -7,7 +7,7 @@ use std::{collections::HashMap, time::Duration};
 
 use maplink_tests::{
     RedisServer, TestApp,
-    api::upload_to,
+    api::{upload_to, wait_until_completed},
     binaries::{Proc, start_worker, worker_env},
     eventually,
     s3_server::S3Server,
@@ -63,18 +63,7 @@ async fn api_and_two_workers_sharing_only_redis_and_a_bucket_convert_the_worked_
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let done: Value = eventually(Duration::from_secs(30), "the job to complete", || async {
-        let v: Value = client
-            .get(format!("{base}/api/v1/sessions/{id}"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (v["status"] == "completed").then_some(v)
-    })
-    .await;
+    let done = wait_until_completed(&client, &base, &id, Duration::from_secs(30)).await;
     assert_eq!(
         done["counts"],
         serde_json::json!({"successful": 26, "failed": 2, "skipped": 2})

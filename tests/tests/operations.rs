@@ -364,22 +364,7 @@ async fn the_local_cluster_script_starts_converts_and_stops() {
             .status(),
         202
     );
-    eventually(
-        Duration::from_secs(30),
-        "the cluster to convert the sheet",
-        || async {
-            let v: serde_json::Value = client
-                .get(format!("{base}/api/v1/sessions/{id}"))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            (v["status"] == "completed").then_some(())
-        },
-    )
-    .await;
+    maplink_tests::api::wait_until_completed(&client, &base, &id, Duration::from_secs(30)).await;
     let r = client
         .get(format!("{base}/api/v1/sessions/{id}/download"))
         .send()

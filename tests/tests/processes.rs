@@ -10,11 +10,10 @@ use maplink::{
 };
 use maplink_tests::{
     RedisServer,
-    api::upload_to,
+    api::{upload_to, wait_until_completed},
     binaries::{Proc, start_worker, worker_env},
     eventually, sheets,
 };
-use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_api_binary_serves_processes_and_cleans_up() {
@@ -66,17 +65,12 @@ async fn the_embedded_api_binary_serves_processes_and_cleans_up() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let done: Value = eventually(Duration::from_secs(20), "the job to complete", || async {
-        let v: Value = client
-            .get(url(&format!("/api/v1/sessions/{id}")))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        (v["status"] == "completed").then_some(v)
-    })
+    let done = wait_until_completed(
+        &client,
+        &format!("http://{addr}"),
+        &id,
+        Duration::from_secs(20),
+    )
     .await;
     assert_eq!(done["counts"]["successful"], 26);
     let r = client
