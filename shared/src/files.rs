@@ -20,7 +20,7 @@ use std::{
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    ObjectStore, ObjectStoreExt, PutPayload,
+    GetResult, ObjectStore, ObjectStoreExt, PutPayload,
     aws::{AmazonS3Builder, AmazonS3ConfigKey},
     local::LocalFileSystem,
     path::Path as ObjectPath,
@@ -161,13 +161,24 @@ impl FileStore {
     }
 
     pub async fn read(&self, id: SessionId, file: SessionFile) -> Result<Bytes> {
-        let at = Self::location(id, file);
-        let got = self
-            .store
-            .get(&at)
-            .await
-            .map_err(|e| storage_error(at.as_ref(), e))?;
+        let (at, got) = self.get(id, file).await?;
         got.bytes().await.map_err(|e| storage_error(at.as_ref(), e))
+    }
+
+    async fn get(&self, id: SessionId, file: SessionFile) -> Result<(ObjectPath, GetResult)> {
+        let at = Self::location(id, file);
+        match self.store.get(&at).await {
+            Ok(got) => Ok((at, got)),
+            Err(e) => Err(storage_error(at.as_ref(), e)),
+        }
+    }
+
+    /// Deletes one object; one that is already gone is fine.
+    async fn delete(&self, at: &ObjectPath) -> Result<()> {
+        match self.store.delete(at).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(storage_error(at.as_ref(), e)),
+        }
     }
 
     /// The file's size and its bytes as a stream of chunks, for downloads: nothing is
@@ -177,23 +188,14 @@ impl FileStore {
         id: SessionId,
         file: SessionFile,
     ) -> Result<(u64, BoxStream<'static, io::Result<Bytes>>)> {
-        let at = Self::location(id, file);
-        let got = self
-            .store
-            .get(&at)
-            .await
-            .map_err(|e| storage_error(at.as_ref(), e))?;
+        let (_, got) = self.get(id, file).await?;
         let size = got.meta.size;
         Ok((size, got.into_stream().map_err(io::Error::other).boxed()))
     }
 
     /// Removes a file if present.
     pub async fn remove_file(&self, id: SessionId, file: SessionFile) -> Result<()> {
-        let at = Self::location(id, file);
-        match self.store.delete(&at).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(storage_error(at.as_ref(), e)),
-        }
+        self.delete(&Self::location(id, file)).await
     }
 
     /// Removes every file of a session. Removing a session that has no files is fine.
@@ -206,10 +208,7 @@ impl FileStore {
             .await
             .map_err(|e| storage_error(prefix.as_ref(), e))?;
         for meta in listed {
-            match self.store.delete(&meta.location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(storage_error(meta.location.as_ref(), e)),
-            }
+            self.delete(&meta.location).await?;
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ use crate::{
     service::sessions::NOT_PROCESSED,
     state::AppState,
 };
+use tokio_util::io::{StreamReader, SyncIoBridge};
 
 /// Rows of the processed sheet and of the per-row log returned inline at most.
 pub const MAX_INLINE_ROWS: usize = 10_000;
@@ -62,11 +63,16 @@ pub async fn page(
     limit: usize,
 ) -> ApiResult<(usize, Vec<RowView>)> {
     ensure_processed(state, session).await?;
-    let log = state.files.read(session.id, SessionFile::Rows).await?;
+    // Read line by line as the chunks arrive: a large log is never held whole.
+    let (_, chunks) = state
+        .files
+        .read_stream(session.id, SessionFile::Rows)
+        .await?;
+    let log = SyncIoBridge::new(StreamReader::new(chunks));
     let (total, rows) = blocking(move || {
         let mut total = 0usize;
         let mut rows = Vec::new();
-        for line in log.lines() {
+        for line in std::io::BufReader::new(log).lines() {
             let line = line.map_err(|e| maplink::Error::io("rows.jsonl", e))?;
             if line.trim().is_empty() {
                 continue;

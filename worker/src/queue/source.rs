@@ -90,9 +90,7 @@ impl<Args> JobSource<Args> {
             _args: PhantomData,
         }
     }
-}
 
-impl<Args> JobSource<Args> {
     /// Ends the outstanding read as soon as `stop` is triggered (the same signal that
     /// stops the worker).
     pub fn stop_reading_on(mut self, stop: Shutdown) -> Self {
