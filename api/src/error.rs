@@ -176,7 +176,12 @@ impl IntoResponse for ApiError {
 impl From<maplink::Error> for ApiError {
     fn from(e: maplink::Error) -> Self {
         match e {
+            // A store that is down (after the store client's retries) is a 503 the
+            // client may retry; a file missing where a session says it exists is ours.
             maplink::Error::Redis(_) | maplink::Error::Sqlite(_) => {
+                Self::Unavailable(e.to_string())
+            }
+            maplink::Error::Storage { .. } if !e.is_missing_file() => {
                 Self::Unavailable(e.to_string())
             }
             maplink::Error::TooLarge(message) => Self::SheetTooLarge(message),

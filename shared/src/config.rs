@@ -31,6 +31,9 @@ pub struct Settings {
     /// `s3://bucket/prefix` → S3 or an S3-compatible service, reached with the standard
     /// `AWS_*` environment variables.
     pub storage_url: Option<String>,
+    /// How long the object-store client retries a failed request (with backoff)
+    /// before the failure is reported: the API then answers 503, a job is retried later.
+    pub storage_retry_secs: u64,
     /// How long the API waits for Redis (to connect, or to answer one command) before
     /// it answers 503; it never waits through a reconnect backoff.
     pub redis_timeout_ms: u64,
@@ -166,6 +169,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             redis_url: None,
             storage_url: None,
+            storage_retry_secs: 10,
             redis_timeout_ms: 500,
             session_ttl_secs: 7200,
             cleanup_interval_secs: 60,
@@ -264,6 +268,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("data_dir", Kind::Text),
     ("redis_url", Kind::Text),
     ("storage_url", Kind::Text),
+    ("storage_retry_secs", Kind::Integer),
     ("redis_timeout_ms", Kind::Integer),
     ("session_ttl_secs", Kind::Integer),
     ("cleanup_interval_secs", Kind::Integer),

@@ -31,6 +31,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The file store (local filesystem or object storage) failed an operation on an
+    /// object, after the store client's own retries.
+    #[error("file store {operation} {object}: {source}")]
+    Storage {
+        operation: &'static str,
+        object: String,
+        #[source]
+        source: object_store::Error,
+    },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("configuration: {0}")]
@@ -48,6 +57,20 @@ impl Error {
     /// Whether retrying the same operation later may succeed (store or network trouble),
     /// as opposed to a problem with the input itself.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Redis(_) | Self::Sqlite(_) | Self::Io { .. })
+        matches!(
+            self,
+            Self::Redis(_) | Self::Sqlite(_) | Self::Io { .. } | Self::Storage { .. }
+        )
+    }
+
+    /// Whether this is the file store saying the object does not exist.
+    pub fn is_missing_file(&self) -> bool {
+        matches!(
+            self,
+            Self::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }
+        )
     }
 }

@@ -34,6 +34,7 @@ pub const SESSION_AGE_AT_CLEANUP: &str = "maplink_session_age_at_cleanup_seconds
 pub const CLEANUP_RUNS: &str = "maplink_cleanup_runs_total";
 pub const CLEANUP_LAST_RUN: &str = "maplink_cleanup_last_run_timestamp_seconds";
 pub const STORE_UP: &str = "maplink_store_up";
+pub const STORAGE_ERRORS: &str = "maplink_storage_errors_total";
 
 /// Every metric name, for checks that dashboards and alerts only use real ones.
 pub const ALL: &[&str] = &[
@@ -62,6 +63,7 @@ pub const ALL: &[&str] = &[
     CLEANUP_RUNS,
     CLEANUP_LAST_RUN,
     STORE_UP,
+    STORAGE_ERRORS,
 ];
 
 pub fn describe_all() {
@@ -77,6 +79,10 @@ pub fn describe_all() {
     describe_counter!(UPLOADS, "Uploads accepted");
     describe_counter!(UPLOAD_BYTES, Unit::Bytes, "Bytes of uploads accepted");
     describe_counter!(SESSIONS_CREATED, "Sessions created");
+    describe_counter!(
+        STORAGE_ERRORS,
+        "Failed requests to the file store (after its own retries) by operation"
+    );
     describe_gauge!(SESSIONS, "Sessions in the store by status");
     describe_gauge!(
         SESSION_OLDEST_IDLE,
@@ -150,6 +156,9 @@ fn register_zeroes() {
     }
     for outcome in ["success", "failed", "skipped"] {
         metrics::counter!(ROWS, "outcome" => outcome).increment(0);
+    }
+    for operation in crate::files::STORAGE_OPERATIONS {
+        metrics::counter!(STORAGE_ERRORS, "operation" => *operation).increment(0);
     }
 }
 

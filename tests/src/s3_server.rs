@@ -18,7 +18,7 @@ pub const BUCKET: &str = "maplink";
 pub struct S3Server {
     addr: SocketAddr,
     dir: tempfile::TempDir,
-    server: JoinHandle<()>,
+    server: Option<JoinHandle<()>>,
 }
 
 impl S3Server {
@@ -26,26 +26,26 @@ impl S3Server {
         let dir = tempfile::tempdir().expect("temp dir");
         // A bucket is a directory under the root.
         std::fs::create_dir(dir.path().join(BUCKET)).expect("bucket");
-        let fs = s3s_fs::FileSystem::new(dir.path()).expect("s3s-fs");
-        let service = {
-            let mut b = S3ServiceBuilder::new(fs);
-            b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-            b.build()
-        };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
-            let http = ConnBuilder::new(TokioExecutor::new());
-            while let Ok((socket, _)) = listener.accept().await {
-                let conn = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
-                    .into_owned();
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-            }
-        });
+        let server = Some(serve(listener, dir.path()));
         Self { addr, dir, server }
+    }
+
+    /// Stops answering: the listener and every open connection are closed, so a
+    /// client sees the store down (connections refused) until [`restart`](Self::restart).
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+
+    /// Serves again on the same address, with the same objects.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = TcpListener::bind(self.addr).await.expect("bind again");
+        self.server = Some(serve(listener, self.dir.path()));
     }
 
     /// `s3://<bucket>/<prefix>`.
@@ -67,28 +67,81 @@ impl S3Server {
         .collect()
     }
 
+    /// The environment that points a maplink process at this server's bucket, under
+    /// `prefix`: `MAPLINK_STORAGE_URL` and the standard `AWS_*` variables.
+    pub fn process_env(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut env = vec![("MAPLINK_STORAGE_URL".to_owned(), self.url(prefix))];
+        for (k, v) in self.aws_options() {
+            env.push((k.to_ascii_uppercase(), v));
+        }
+        env
+    }
+
+    /// Every file the server holds anywhere under its root (bucket objects, multipart
+    /// parts and its own metadata), relative paths: what an aborted upload must not add.
+    pub fn all_files(&self) -> Vec<String> {
+        files_under(self.dir.path())
+    }
+
     /// Every file in the bucket (relative paths), for checking what is left.
     pub fn objects(&self) -> Vec<String> {
-        let root = self.dir.path().join(BUCKET);
-        let mut out = Vec::new();
-        let mut dirs = vec![root.clone()];
-        while let Some(d) = dirs.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else {
-                    out.push(p.strip_prefix(&root).unwrap().display().to_string());
-                }
-            }
-        }
-        out.sort();
-        out
+        files_under(&self.dir.path().join(BUCKET))
     }
 }
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        self.server.abort();
+        if let Some(server) = &self.server {
+            server.abort();
+        }
     }
+}
+
+/// Accepts connections until aborted. The connections are tasks of a set owned by
+/// the accepting task, so aborting it drops the set and closes every connection too
+/// (a stopped server must not go on answering on a kept-alive connection).
+fn serve(listener: TcpListener, root: &std::path::Path) -> JoinHandle<()> {
+    let fs = s3s_fs::FileSystem::new(root).expect("s3s-fs");
+    let service = {
+        let mut b = S3ServiceBuilder::new(fs);
+        b.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        b.build()
+    };
+    tokio::spawn(async move {
+        let http = ConnBuilder::new(TokioExecutor::new());
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((socket, _)) = accepted else { break };
+                    let conn = http
+                        .serve_connection(TokioIo::new(socket), service.clone())
+                        .into_owned();
+                    connections.spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                // Reaps finished connections so the set does not grow.
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+    })
+}
+
+/// Every file under `root`, as sorted relative paths.
+fn files_under(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
 }

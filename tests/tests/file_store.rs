@@ -1,7 +1,7 @@
 //! One suite for the session file store, on the local filesystem and on a real S3
-//! protocol server (`s3s-fs`, in this process on 127.0.0.1): whole writes, streamed
-//! reads, listings for the orphan sweep and the quota, and removal that leaves
-//! nothing behind.
+//! protocol server (`s3s-fs`, in this process on 127.0.0.1): whole and streamed
+//! writes (an abandoned one leaves nothing), streamed reads, listings for the orphan
+//! sweep and the quota, and removal that leaves nothing behind.
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -49,6 +49,9 @@ conformance!(
     sessions_are_listed_with_their_newest_write_and_counted_in_bytes,
     removing_a_session_leaves_nothing_behind,
     a_missing_file_is_not_found,
+    a_streamed_write_appears_whole_only_when_finished,
+    a_small_streamed_write_is_stored_too,
+    an_abandoned_streamed_write_leaves_nothing,
 );
 
 const OUTPUT: SessionFile = SessionFile::Output(FileFormat::Xlsx);
@@ -131,9 +134,102 @@ async fn a_missing_file_is_not_found(s: Subject) {
     let id = SessionId::random();
     assert!(!s.files.exists(id, OUTPUT).await.unwrap());
     let err = s.files.read(id, OUTPUT).await.unwrap_err();
-    assert!(
-        matches!(&err, maplink::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
-        "{err}"
-    );
+    assert!(err.is_missing_file(), "{err}");
     s.files.remove_file(id, OUTPUT).await.unwrap();
+}
+
+/// Every file under the store's root, wherever it keeps them (objects, multipart
+/// parts, staging files).
+fn held(s: &Subject, id: SessionId) -> Vec<String> {
+    match &s.s3 {
+        Some(server) => server.all_files(),
+        None => std::fs::read_dir(s.files.session_dir(id))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+const INPUT: SessionFile = SessionFile::Input(FileFormat::Csv);
+
+/// 12 MiB in 64 KiB chunks: more than two multipart parts.
+fn big_chunks() -> Vec<Bytes> {
+    (0..192u32)
+        .map(|i| Bytes::from(vec![(i % 251) as u8; 64 * 1024]))
+        .collect()
+}
+
+async fn a_streamed_write_appears_whole_only_when_finished(s: Subject) {
+    let id = SessionId::random();
+    let chunks = big_chunks();
+    let mut writer = s.files.writer(id, INPUT);
+    for chunk in &chunks {
+        writer.write(chunk.clone()).await.unwrap();
+    }
+    assert!(
+        !s.files.exists(id, INPUT).await.unwrap(),
+        "not before finish"
+    );
+    assert_eq!(writer.finish().await.unwrap(), 12 << 20);
+    assert_eq!(s.files.read(id, INPUT).await.unwrap(), chunks.concat());
+    s.files.remove_session(id).await.unwrap();
+    match &s.s3 {
+        // (The server keeps its own metadata of a deleted multipart object; the
+        // bucket holds nothing.)
+        Some(server) => assert_eq!(server.objects(), Vec::<String>::new()),
+        None => assert!(!s.files.session_dir(id).exists()),
+    }
+}
+
+async fn a_small_streamed_write_is_stored_too(s: Subject) {
+    let id = SessionId::random();
+    let mut writer = s.files.writer(id, INPUT);
+    writer.write(Bytes::from_static(b"Name,")).await.unwrap();
+    writer
+        .write(Bytes::from_static(b"Maps link\n"))
+        .await
+        .unwrap();
+    assert_eq!(writer.finish().await.unwrap(), 15);
+    assert_eq!(
+        &s.files.read(id, INPUT).await.unwrap()[..],
+        b"Name,Maps link\n"
+    );
+}
+
+async fn an_abandoned_streamed_write_leaves_nothing(s: Subject) {
+    let id = SessionId::random();
+    let mut writer = s.files.writer(id, INPUT);
+    for chunk in big_chunks().into_iter().take(120) {
+        writer.write(chunk).await.unwrap();
+    }
+    drop(writer);
+    // The abort runs in the writer's task: wait for it to have removed the parts.
+    maplink_tests::eventually(
+        std::time::Duration::from_secs(10),
+        "the abandoned write gone",
+        || {
+            let left = held(&s, id);
+            async move { left.is_empty().then_some(()) }
+        },
+    )
+    .await;
+    assert!(!s.files.exists(id, INPUT).await.unwrap());
+}
+
+/// A local write cut short by a killed process leaves a staging file that listings
+/// of objects do not show; the orphan sweep still finds its session and removes it.
+#[tokio::test]
+async fn a_local_staging_file_left_by_a_crash_is_listed_and_removed() {
+    let s = local().await;
+    let id = SessionId::random();
+    let dir = s.files.session_dir(id);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("input.csv#1"), b"half a fi").unwrap();
+    let listed = s.files.list_sessions().await.unwrap();
+    assert_eq!(listed.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![id]);
+    s.files.remove_session(id).await.unwrap();
+    assert!(!dir.exists());
 }

@@ -1,9 +1,13 @@
 //! Distributed mode with nothing shared but Redis and a bucket: the release-shaped
-//! `maplink-api` and two `maplink-worker` processes, each with its own empty data
-//! directory, one `redis-server` and an S3 protocol server (`s3s-fs`), convert the
-//! worked example; cleanup leaves the bucket empty.
+//! `maplink-api` and two `maplink-worker` processes, each with a data directory that
+//! cannot be written, one `redis-server` and an S3 protocol server (`s3s-fs`), convert
+//! the worked example; cleanup leaves the bucket empty.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use maplink_tests::{
     RedisServer, TestApp,
@@ -15,8 +19,8 @@ use maplink_tests::{
 };
 use serde_json::Value;
 
-/// The environment that points a process at the bucket.
-fn bucket_env(s3: &S3Server, data_dir: &std::path::Path, redis: &str) -> HashMap<String, String> {
+/// The environment of a process that keeps its files in the bucket.
+fn bucket_env(s3: &S3Server, data_dir: &Path, redis: &str) -> HashMap<String, String> {
     let mut env = worker_env(
         redis,
         data_dir,
@@ -26,11 +30,17 @@ fn bucket_env(s3: &S3Server, data_dir: &std::path::Path, redis: &str) -> HashMap
             ("MAPLINK_HEARTBEAT_INTERVAL_SECS", "1"),
         ],
     );
-    env.insert("MAPLINK_STORAGE_URL".into(), s3.url("maplink-sessions"));
-    for (k, v) in s3.aws_options() {
-        env.insert(k.to_ascii_uppercase(), v);
-    }
+    env.extend(s3.process_env("maplink-sessions"));
     env
+}
+
+/// A data directory nothing can be created in, not even by root (for whom a
+/// read-only mode is no obstacle): a path under a regular, empty file. A process that
+/// touched its data directory would fail there, and the file would not stay empty.
+fn unwritable_data_dir(parent: &Path, name: &str) -> PathBuf {
+    let blocker = parent.join(name);
+    std::fs::write(&blocker, b"").unwrap();
+    blocker.join("data")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,16 +48,20 @@ async fn api_and_two_workers_sharing_only_redis_and_a_bucket_convert_the_worked_
     let redis = RedisServer::start();
     let s3 = S3Server::start().await;
     let logs = tempfile::tempdir().unwrap();
-    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = ["api", "worker-1", "worker-2"]
+        .iter()
+        .map(|name| unwritable_data_dir(scratch.path(), name))
+        .collect();
 
-    let mut api_env = bucket_env(&s3, dirs[0].path(), &redis.url());
+    let mut api_env = bucket_env(&s3, &dirs[0], &redis.url());
     api_env.insert("MAPLINK_BIND".into(), "127.0.0.1:0".into());
     let api = Proc::start("maplink-api", &api_env, logs.path());
     let started = api.wait_for_message("maplink API listening", Duration::from_secs(20));
     let base = format!("http://{}", started["fields"]["addr"].as_str().unwrap());
     let workers = [
-        start_worker(&bucket_env(&s3, dirs[1].path(), &redis.url()), logs.path()),
-        start_worker(&bucket_env(&s3, dirs[2].path(), &redis.url()), logs.path()),
+        start_worker(&bucket_env(&s3, &dirs[1], &redis.url()), logs.path()),
+        start_worker(&bucket_env(&s3, &dirs[2], &redis.url()), logs.path()),
     ];
     let client = maplink_tests::http_client();
 
@@ -102,16 +116,11 @@ async fn api_and_two_workers_sharing_only_redis_and_a_bucket_convert_the_worked_
     );
     local.stop().await;
 
-    // Nothing was written to any process's data directory; the files are in the bucket.
+    // No process wrote anything where its data directory would be.
     for dir in &dirs {
-        assert!(
-            !dir.path().join("sessions").exists()
-                || std::fs::read_dir(dir.path().join("sessions"))
-                    .unwrap()
-                    .next()
-                    .is_none(),
-            "a process wrote session files to its data dir"
-        );
+        let blocker = dir.parent().unwrap();
+        assert_eq!(std::fs::metadata(blocker).unwrap().len(), 0, "{blocker:?}");
+        assert!(!dir.exists());
     }
     assert!(!s3.objects().is_empty());
     // The session expires (4 s idle) and cleanup empties the bucket.

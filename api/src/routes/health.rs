@@ -1,9 +1,21 @@
 //! Liveness and readiness.
 
-use axum::{Json, Router, extract::State, routing::get};
+use std::{future::Future, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use serde_json::{Value, json};
 
 use crate::{error::ApiError, state::AppState};
+
+/// How long the file store may take to answer a readiness check. Its client retries
+/// a store that is down for several seconds; a probe needs its answer before that.
+const FILES_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -16,21 +28,58 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The session store and the queue answer. Both are asked at once; on Redis the
-/// answer comes within `redis_timeout_ms` whatever state Redis is in, so a probe
-/// never hangs on a store that does not answer.
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let checks = async {
-        let (sessions, queue) = tokio::join!(state.sessions.ping(), state.queue.ping());
-        sessions?;
-        queue.map_err(ApiError::Unavailable)
-    };
-    if state.settings.redis_url.is_some() {
-        tokio::time::timeout(state.settings.redis_timeout(), checks)
-            .await
-            .map_err(|_| ApiError::Unavailable("readiness checks timed out".into()))??;
-    } else {
-        checks.await?;
+/// The session store, the queue and the file store answer. All three are asked at
+/// once, each within a bound (on Redis `redis_timeout_ms`), so a probe never hangs on
+/// a store that does not answer. The answer names each check: 200 when all are
+/// `ok`, else 503 with the usual error body.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let redis_budget = state
+        .settings
+        .redis_url
+        .is_some()
+        .then(|| state.settings.redis_timeout());
+    let (sessions, queue, files) = tokio::join!(
+        check("sessions", redis_budget, async {
+            state.sessions.ping().await.map_err(|e| e.to_string())
+        }),
+        check("queue", redis_budget, state.queue.ping()),
+        check("files", Some(FILES_CHECK_TIMEOUT), async {
+            state.files.ping().await.map_err(|e| e.to_string())
+        }),
+    );
+    let checks = json!({ "sessions": sessions, "queue": queue, "files": files });
+    if [sessions, queue, files].iter().all(|c| *c == "ok") {
+        return Json(json!({ "status": "ready", "checks": checks })).into_response();
     }
-    Ok(Json(json!({ "status": "ready" })))
+    let mut body = ApiError::Unavailable(String::new()).body();
+    body["checks"] = checks;
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}
+
+/// One readiness check: `"ok"`, `"unavailable"` or `"timeout"`; a failure's cause is
+/// logged, not shown.
+async fn check(
+    name: &'static str,
+    budget: Option<Duration>,
+    answer: impl Future<Output = Result<(), String>>,
+) -> &'static str {
+    let answered = match budget {
+        Some(budget) => tokio::time::timeout(budget, answer).await.ok(),
+        None => Some(answer.await),
+    };
+    match answered {
+        Some(Ok(())) => "ok",
+        Some(Err(cause)) => {
+            tracing::warn!(check = name, %cause, "not ready");
+            "unavailable"
+        }
+        None => {
+            tracing::warn!(check = name, "not ready: no answer in time");
+            "timeout"
+        }
+    }
 }

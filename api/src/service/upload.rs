@@ -1,9 +1,10 @@
-//! Upload: read the multipart body, validate it with the original app's rules and
-//! messages (first failure wins), store the file and create the session.
+//! Upload: store the multipart body's file as it arrives, validate it with the
+//! original app's rules and messages (first failure wins), and create the session.
 
+use axum::body::Bytes;
 use axum::extract::{Multipart, multipart::MultipartError};
 use maplink::{
-    domain::{FileFormat, Session},
+    domain::{FileFormat, Session, SessionId},
     files::SessionFile,
     sheet::{self, Preview},
 };
@@ -32,8 +33,26 @@ fn multipart_error(e: MultipartError, limit: u64) -> ApiError {
     }
 }
 
-/// Reads the `file` part. Other parts are skipped.
-async fn file_part(multipart: &mut Multipart, limit: u64) -> ApiResult<(String, Vec<u8>)> {
+/// The `file` part, stored as it arrives.
+struct Received {
+    filename: String,
+    format: FileFormat,
+    /// The bytes as they came, kept for reading the sheet: a workbook is a zip, whose
+    /// directory is at its end, so it is read whole once it is all here (at most
+    /// `max_upload_bytes`). The chunks share their memory with what went to the store.
+    chunks: Vec<Bytes>,
+    size: u64,
+}
+
+/// Finds the `file` part (other parts are skipped) and writes it to the store as
+/// `id`'s input while it arrives. Returning early for any reason drops the writer,
+/// which aborts the write: a refused, cut-off or timed-out upload leaves no object.
+async fn receive(
+    state: &AppState,
+    id: SessionId,
+    multipart: &mut Multipart,
+    limit: u64,
+) -> ApiResult<Received> {
     while let Some(mut field) = multipart
         .next_field()
         .await
@@ -42,15 +61,42 @@ async fn file_part(multipart: &mut Multipart, limit: u64) -> ApiResult<(String, 
         if field.name() != Some("file") {
             continue;
         }
-        let filename = field.file_name().unwrap_or_default().to_owned();
-        let mut bytes = Vec::new();
+        let filename = field.file_name().unwrap_or_default().trim().to_owned();
+        let format = FileFormat::from_filename(&filename);
+        let mut writer = format.map(|f| state.files.writer(id, SessionFile::Input(f)));
+        let mut chunks = Vec::new();
+        let mut size = 0u64;
+        // A part with a bad name is still read to its end, so that a body over the
+        // limit is refused as too large first, as the original app did.
         while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
-            if (bytes.len() + chunk.len()) as u64 > limit {
+            size += chunk.len() as u64;
+            if size > limit {
                 return Err(ApiError::TooLarge { limit });
             }
-            bytes.extend_from_slice(&chunk);
+            if let Some(writer) = writer.as_mut() {
+                writer.write(chunk.clone()).await?;
+                chunks.push(chunk);
+            }
         }
-        return Ok((filename, bytes));
+        if filename.is_empty() {
+            return Err(ApiError::bad_request(
+                "no_file_selected",
+                "No file selected",
+            ));
+        }
+        let (Some(format), Some(writer)) = (format, writer) else {
+            return Err(ApiError::bad_request(
+                "unsupported_file_type",
+                "Only .xlsx or .csv files are allowed",
+            ));
+        };
+        writer.finish().await?;
+        return Ok(Received {
+            filename,
+            format,
+            chunks,
+            size,
+        });
     }
     Err(ApiError::bad_request("no_file", "No file uploaded"))
 }
@@ -86,46 +132,56 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> ApiResult<Uploaded> {
     let limit = state.settings.max_upload_bytes;
+    check_quotas(state, 0).await?;
+    let id = SessionId::random();
     // A client that trickles its upload (slow loris) is cut off.
     let body_timeout = std::time::Duration::from_secs(state.settings.request_body_timeout_secs);
-    let (filename, bytes) = tokio::time::timeout(body_timeout, file_part(&mut multipart, limit))
+    let received = tokio::time::timeout(body_timeout, receive(state, id, &mut multipart, limit))
         .await
         .map_err(|_| ApiError::RequestTimeout)??;
-    if filename.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "no_file_selected",
-            "No file selected",
-        ));
+    // From here the input is stored: a refusal removes it again. (A crash before the
+    // session record exists leaves an object no session owns; the orphan sweep
+    // removes it once it is older than the TTL.)
+    match accept(state, who, id, received).await {
+        Ok(uploaded) => Ok(uploaded),
+        Err(refused) => {
+            if let Err(e) = state.files.remove_session(id).await {
+                tracing::warn!(session = %id, error = %e, "refused upload's file not removed; the orphan sweep will");
+            }
+            Err(refused)
+        }
     }
-    let Some(format) = FileFormat::from_filename(filename.trim()) else {
-        return Err(ApiError::bad_request(
-            "unsupported_file_type",
-            "Only .xlsx or .csv files are allowed",
-        ));
-    };
-    check_quotas(state, bytes.len() as u64).await?;
+}
+
+/// Checks the stored upload against the quotas and the sheet rules, and creates its
+/// session.
+async fn accept(
+    state: &AppState,
+    who: &Submitter,
+    id: SessionId,
+    received: Received,
+) -> ApiResult<Uploaded> {
+    let Received {
+        filename,
+        format,
+        chunks,
+        size,
+    } = received;
+    check_quotas(state, size).await?;
     let limits = state.settings.sheet_limits();
     // Reading and checking a workbook is CPU work: on the bounded sheet pool, never on
     // the async executor. Only the header and the preview rows are kept.
-    let (scan, bytes) = state
+    let scan = state
         .sheet_work
-        .run(move || {
-            sheet::scan(&bytes, format, &limits, sheet::PREVIEW_ROWS).map(|scan| (scan, bytes))
-        })
+        .run(move || sheet::scan(&chunks.concat(), format, &limits, sheet::PREVIEW_ROWS))
         .await?;
     let columns = sheet::find_columns(scan.head.header())
         .map_err(|e| ApiError::bad_request("missing_columns", e.to_string()))?;
 
-    let mut session = Session::new(filename.trim(), format, &columns.map_header, scan.data_rows);
+    let mut session = Session::new(&filename, format, &columns.map_header, scan.data_rows);
+    session.id = id;
     session.owner = who.0.clone();
     let preview = sheet::preview(&scan.head, scan.width);
-    // The file is written before the record exists: a crash in between leaves only a
-    // directory without a session, which the orphan sweep removes.
-    let size = bytes.len() as u64;
-    state
-        .files
-        .write(session.id, SessionFile::Input(format), bytes)
-        .await?;
     state.sessions.create(&session).await?;
     state.usage.added(size).await;
     metrics::counter!(maplink::metrics::UPLOADS).increment(1);

@@ -2,57 +2,76 @@
 //!
 //! The files are objects in an `object_store` store: by default the local filesystem
 //! under `<data_dir>/sessions/`, laid out `<session id>/{input.<ext>, output.<ext>,
-//! rows.jsonl, …}`. Names are built only from the `SessionId` and fixed names, never
-//! from a client's filename. Job code and routes go through this type only, so they do
-//! not know which store holds the files.
+//! rows.jsonl, …}`; with `storage_url` an S3 bucket (or an S3-compatible service)
+//! under a prefix, laid out the same. Names are built only from the `SessionId` and
+//! fixed names, never from a client's filename. Job code and routes go through this
+//! type only, so they do not know which store holds the files.
 //!
-//! Every write is one atomic put: readers see the old object or the new one, never
-//! half of one. On the local filesystem the object is written under a staging name
-//! (with a `#`, which listings skip), synced, and renamed over the target.
+//! Every write is atomic: readers see the old object or the new one, never half of
+//! one. On the local filesystem an object is written under a staging name (with a
+//! `#`), synced, and renamed over the target; on S3 a put or a completed multipart
+//! upload replaces the object whole.
+//!
+//! Failures: the S3 client retries a failed request with backoff for up to
+//! `storage_retry_secs`; what still fails is an [`Error::Storage`] naming the operation,
+//! counted in `maplink_storage_errors_total{operation}`. Callers treat it as
+//! transient: the API answers 503, a job is retried.
+
+mod names;
+mod writer;
 
 use std::{
     io,
     path::{Path, PathBuf},
     sync::Arc,
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
 use object_store::{
-    GetResult, ObjectStore, ObjectStoreExt, PutPayload,
+    BackoffConfig, ClientOptions, GetResult, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig,
     aws::{AmazonS3Builder, AmazonS3ConfigKey},
     local::LocalFileSystem,
     path::Path as ObjectPath,
     prefix::PrefixStore,
 };
 
-use crate::{
-    Error, Result,
-    domain::{FileFormat, SessionId},
-};
+pub use names::{SessionFile, sanitize_filename};
+pub use writer::{FileWriter, PART_SIZE};
 
-/// The files a session can have.
+use crate::{Error, Result, domain::SessionId};
+
+/// How long the S3 client keeps retrying a failed request when not told: long enough
+/// to ride out a store restart or a brief network fault, short enough that an API
+/// request answers 503 rather than hanging.
+const DEFAULT_RETRY_FOR: Duration = Duration::from_secs(10);
+/// How long a connection to the store may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a store request was doing, for errors and the error metric's label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionFile {
-    Input(FileFormat),
-    Output(FileFormat),
-    /// The output's header and failed rows only.
-    Failed(FileFormat),
-    /// The output's header and skipped rows only.
-    Skipped(FileFormat),
-    /// The per-row log, one JSON object per line.
-    Rows,
+pub(crate) enum StorageOp {
+    Get,
+    Put,
+    Multipart,
+    Head,
+    Delete,
+    List,
 }
 
-impl SessionFile {
-    fn file_name(self) -> String {
+/// Every value of the storage error metric's `operation` label.
+pub const STORAGE_OPERATIONS: &[&str] = &["get", "put", "multipart", "head", "delete", "list"];
+
+impl StorageOp {
+    fn as_str(self) -> &'static str {
         match self {
-            Self::Input(f) => format!("input.{}", f.extension()),
-            Self::Output(f) => format!("output.{}", f.extension()),
-            Self::Failed(f) => format!("failed.{}", f.extension()),
-            Self::Skipped(f) => format!("skipped.{}", f.extension()),
-            Self::Rows => "rows.jsonl".to_owned(),
+            Self::Get => "get",
+            Self::Put => "put",
+            Self::Multipart => "multipart",
+            Self::Head => "head",
+            Self::Delete => "delete",
+            Self::List => "list",
         }
     }
 }
@@ -70,7 +89,7 @@ impl FileStore {
         let root = data_dir.join("sessions");
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
         let local = LocalFileSystem::new_with_prefix(&root)
-            .map_err(|e| storage_error(&root, e))?
+            .map_err(|e| Error::Config(format!("data_dir {}: {e}", root.display())))?
             // Removing a session's last object removes its directory too.
             .with_automatic_cleanup(true)
             // Written files (and their directory) reach the disk before the rename: a
@@ -85,8 +104,18 @@ impl FileStore {
     /// A store at `url`: `s3://bucket/prefix` (S3 or an S3-compatible service) with
     /// `options` as `object_store` names them (`aws_endpoint_url`, `aws_access_key_id`,
     /// `aws_secret_access_key`, `aws_region`, `aws_allow_http`, …; a process passes its
-    /// `AWS_*` environment, see [`aws_env`]).
+    /// `AWS_*` environment, see [`aws_env`]). A failed request is retried with backoff
+    /// for up to 10 s.
     pub fn open_url(url: &str, options: &[(String, String)]) -> Result<Self> {
+        Self::open_url_retrying(url, options, DEFAULT_RETRY_FOR)
+    }
+
+    /// [`open_url`](Self::open_url), retrying a failed request for up to `retry_for`.
+    pub fn open_url_retrying(
+        url: &str,
+        options: &[(String, String)],
+        retry_for: Duration,
+    ) -> Result<Self> {
         let parsed =
             url::Url::parse(url).map_err(|e| Error::Config(format!("storage_url {url:?}: {e}")))?;
         if !matches!(parsed.scheme(), "s3" | "s3a") {
@@ -94,7 +123,18 @@ impl FileStore {
                 "storage_url {url:?}: only s3:// URLs are supported (unset it for the local filesystem)"
             )));
         }
-        let mut builder = AmazonS3Builder::new().with_url(url);
+        let mut builder = AmazonS3Builder::new()
+            .with_url(url)
+            .with_retry(RetryConfig {
+                backoff: BackoffConfig {
+                    init_backoff: Duration::from_millis(100),
+                    max_backoff: Duration::from_secs(2),
+                    base: 2.0,
+                },
+                max_retries: 16,
+                retry_timeout: retry_for,
+            })
+            .with_client_options(ClientOptions::new().with_connect_timeout(CONNECT_TIMEOUT));
         for (key, value) in options {
             if let Ok(key) = key.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
                 builder = builder.with_config(key, value);
@@ -119,7 +159,11 @@ impl FileStore {
     /// environment, or the local filesystem under `data_dir`.
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Self> {
         match &settings.storage_url {
-            Some(url) => Self::open_url(url, &aws_env()),
+            Some(url) => Self::open_url_retrying(
+                url,
+                &aws_env(),
+                Duration::from_secs(settings.storage_retry_secs),
+            ),
             None => Self::open(&settings.data_dir),
         }
     }
@@ -136,12 +180,23 @@ impl FileStore {
         ObjectPath::from(format!("{id}/{}", file.file_name()))
     }
 
+    /// Whether the store answers: one request for an object that never exists, so
+    /// "not found" is the healthy answer. For readiness probes; bound it with a timeout,
+    /// as the client retries a store that is down for up to `storage_retry_secs`.
+    pub async fn ping(&self) -> Result<()> {
+        let at = ObjectPath::from("readiness-probe");
+        match self.store.head(&at).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(storage_error(StorageOp::Head, at.as_ref(), e)),
+        }
+    }
+
     pub async fn exists(&self, id: SessionId, file: SessionFile) -> Result<bool> {
         let at = Self::location(id, file);
         match self.store.head(&at).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(storage_error(at.as_ref(), e)),
+            Err(e) => Err(storage_error(StorageOp::Head, at.as_ref(), e)),
         }
     }
 
@@ -157,19 +212,27 @@ impl FileStore {
             .put(&at, PutPayload::from_bytes(bytes.into()))
             .await
             .map(drop)
-            .map_err(|e| storage_error(at.as_ref(), e))
+            .map_err(|e| storage_error(StorageOp::Put, at.as_ref(), e))
+    }
+
+    /// A file written as its bytes arrive; it appears, whole, when the writer is
+    /// finished, and not at all if the writer is dropped before. See [`FileWriter`].
+    pub fn writer(&self, id: SessionId, file: SessionFile) -> FileWriter {
+        FileWriter::start(self.store.clone(), Self::location(id, file))
     }
 
     pub async fn read(&self, id: SessionId, file: SessionFile) -> Result<Bytes> {
         let (at, got) = self.get(id, file).await?;
-        got.bytes().await.map_err(|e| storage_error(at.as_ref(), e))
+        got.bytes()
+            .await
+            .map_err(|e| storage_error(StorageOp::Get, at.as_ref(), e))
     }
 
     async fn get(&self, id: SessionId, file: SessionFile) -> Result<(ObjectPath, GetResult)> {
         let at = Self::location(id, file);
         match self.store.get(&at).await {
             Ok(got) => Ok((at, got)),
-            Err(e) => Err(storage_error(at.as_ref(), e)),
+            Err(e) => Err(storage_error(StorageOp::Get, at.as_ref(), e)),
         }
     }
 
@@ -177,7 +240,7 @@ impl FileStore {
     async fn delete(&self, at: &ObjectPath) -> Result<()> {
         match self.store.delete(at).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(storage_error(at.as_ref(), e)),
+            Err(e) => Err(storage_error(StorageOp::Delete, at.as_ref(), e)),
         }
     }
 
@@ -206,9 +269,19 @@ impl FileStore {
             .list(Some(&prefix))
             .try_collect()
             .await
-            .map_err(|e| storage_error(prefix.as_ref(), e))?;
+            .map_err(|e| storage_error(StorageOp::List, prefix.as_ref(), e))?;
         for meta in listed {
             self.delete(&meta.location).await?;
+        }
+        if self.local_root.is_some() {
+            // Listings do not show a staging file left by a process killed mid-write;
+            // the session's directory goes with whatever is left in it.
+            let dir = self.session_dir(id);
+            match tokio::fs::remove_dir_all(&dir).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(dir, e)),
+            }
         }
         Ok(())
     }
@@ -219,35 +292,81 @@ impl FileStore {
         let mut total = 0u64;
         let mut listed = self.store.list(None);
         while let Some(meta) = listed.next().await {
-            // A session removed by cleanup mid-listing is simply not counted.
-            if let Ok(meta) = meta {
-                total = total.saturating_add(meta.size);
+            match meta {
+                Ok(meta) => total = total.saturating_add(meta.size),
+                // A session removed by cleanup mid-listing is simply not counted.
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(storage_error(StorageOp::List, "", e)),
             }
         }
         Ok(total)
     }
 
     /// The sessions that have files, each with the time its newest file was written;
-    /// objects not under a session id are ignored.
+    /// objects not under a session id are ignored. On the local filesystem a session
+    /// directory holding only a staging file (a write cut short by a crash) counts too,
+    /// so that the orphan sweep removes it.
     pub async fn list_sessions(&self) -> Result<Vec<(SessionId, SystemTime)>> {
         let mut newest: std::collections::HashMap<SessionId, SystemTime> = Default::default();
+        let mut seen = |id: SessionId, at: SystemTime| {
+            let newest = newest.entry(id).or_insert(at);
+            *newest = (*newest).max(at);
+        };
         let mut listed = self.store.list(None);
         while let Some(meta) = listed.next().await {
-            let Ok(meta) = meta else { continue };
-            let Some(id) = meta
+            let meta = match meta {
+                Ok(meta) => meta,
+                Err(object_store::Error::NotFound { .. }) => continue,
+                Err(e) => return Err(storage_error(StorageOp::List, "", e)),
+            };
+            if let Some(id) = meta
                 .location
                 .parts()
                 .next()
                 .and_then(|p| p.as_ref().parse::<SessionId>().ok())
-            else {
-                continue;
-            };
-            let modified = SystemTime::from(meta.last_modified);
-            let at = newest.entry(id).or_insert(modified);
-            *at = (*at).max(modified);
+            {
+                seen(id, SystemTime::from(meta.last_modified));
+            }
+        }
+        if let Some(root) = self.local_root.clone() {
+            let dirs = tokio::task::spawn_blocking(move || local_session_dirs(&root))
+                .await
+                .map_err(|e| Error::io("sessions", io::Error::other(e)))??;
+            for (id, at) in dirs {
+                seen(id, at);
+            }
         }
         Ok(newest.into_iter().collect())
     }
+}
+
+/// Each session directory under a local root with the newest modification time of
+/// anything in it (staging files included).
+fn local_session_dirs(root: &Path) -> Result<Vec<(SessionId, SystemTime)>> {
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(root).map_err(|e| Error::io(root, e))?;
+    for entry in entries.flatten() {
+        let Some(id) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<SessionId>().ok())
+        else {
+            continue;
+        };
+        // A directory removed meanwhile is simply not listed.
+        let Ok(dir) = std::fs::read_dir(entry.path()) else {
+            continue;
+        };
+        let newest = dir
+            .flatten()
+            .filter_map(|f| f.metadata().and_then(|m| m.modified()).ok())
+            .chain(entry.metadata().and_then(|m| m.modified()).ok())
+            .max();
+        if let Some(at) = newest {
+            out.push((id, at));
+        }
+    }
+    Ok(out)
 }
 
 /// This process's `AWS_*` environment variables, as options for [`FileStore::open_url`].
@@ -258,66 +377,30 @@ pub fn aws_env() -> Vec<(String, String)> {
         .collect()
 }
 
-/// A store failure as the library's error: the object's name and the cause. Not
-/// found stays recognisable (`io::ErrorKind::NotFound`).
-fn storage_error(at: impl AsRef<Path>, e: object_store::Error) -> Error {
-    let kind = match &e {
-        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
-        _ => io::ErrorKind::Other,
-    };
-    Error::io(at.as_ref(), io::Error::new(kind, e))
-}
-
-/// A safe rendition of a client's filename: ASCII letters, digits, `-`, `_` and `.`
-/// only, no leading dots, at most 100 characters, always ending in the format's
-/// extension. Used for display and download names, never for paths.
-pub fn sanitize_filename(original: &str, format: FileFormat) -> String {
-    let base = original.rsplit(['/', '\\']).next().unwrap_or_default();
-    let stem = match base.rsplit_once('.') {
-        Some((stem, _)) => stem,
-        None => base,
-    };
-    let mut clean: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    clean = clean.trim_start_matches('.').to_owned();
-    clean.truncate(100);
-    if clean.is_empty() {
-        clean.push_str("upload");
+/// A store failure as the library's error, counted by operation unless it is the
+/// store saying "not found" (an answer, not a failure).
+pub(crate) fn storage_error(op: StorageOp, object: &str, source: object_store::Error) -> Error {
+    if !matches!(source, object_store::Error::NotFound { .. }) {
+        metrics::counter!(crate::metrics::STORAGE_ERRORS, "operation" => op.as_str()).increment(1);
     }
-    format!("{clean}.{}", format.extension())
+    Error::Storage {
+        operation: op.as_str(),
+        object: object.to_owned(),
+        source,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::FileFormat;
 
     #[test]
-    fn sanitized_names_cannot_escape_or_hide() {
-        assert_eq!(
-            sanitize_filename("../../etc/passwd.xlsx", FileFormat::Xlsx),
-            "passwd.xlsx"
-        );
-        assert_eq!(
-            sanitize_filename("C:\\x\\..hidden.XLSX", FileFormat::Xlsx),
-            "hidden.xlsx"
-        );
-        assert_eq!(
-            sanitize_filename("Stores 2024 (v2).csv", FileFormat::Csv),
-            "Stores_2024__v2_.csv"
-        );
-        assert_eq!(sanitize_filename(".xlsx", FileFormat::Xlsx), "upload.xlsx");
-        assert_eq!(
-            sanitize_filename("Überstädte.xlsx", FileFormat::Xlsx),
-            "_berst_dte.xlsx"
-        );
+    fn every_operation_is_a_registered_metric_label() {
+        use StorageOp::*;
+        let ops = [Get, Put, Multipart, Head, Delete, List];
+        let names: Vec<_> = ops.iter().map(|op| op.as_str()).collect();
+        assert_eq!(names, STORAGE_OPERATIONS);
     }
 
     #[tokio::test]

@@ -1,0 +1,82 @@
+//! The names of a session's files: the fixed object names under a session's id, and
+//! the safe rendition of a client's filename used for display and downloads.
+
+use crate::domain::FileFormat;
+
+/// The files a session can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionFile {
+    Input(FileFormat),
+    Output(FileFormat),
+    /// The output's header and failed rows only.
+    Failed(FileFormat),
+    /// The output's header and skipped rows only.
+    Skipped(FileFormat),
+    /// The per-row log, one JSON object per line.
+    Rows,
+}
+
+impl SessionFile {
+    pub(super) fn file_name(self) -> String {
+        match self {
+            Self::Input(f) => format!("input.{}", f.extension()),
+            Self::Output(f) => format!("output.{}", f.extension()),
+            Self::Failed(f) => format!("failed.{}", f.extension()),
+            Self::Skipped(f) => format!("skipped.{}", f.extension()),
+            Self::Rows => "rows.jsonl".to_owned(),
+        }
+    }
+}
+
+/// A safe rendition of a client's filename: ASCII letters, digits, `-`, `_` and `.`
+/// only, no leading dots, at most 100 characters, always ending in the format's
+/// extension. Used for display and download names, never for paths.
+pub fn sanitize_filename(original: &str, format: FileFormat) -> String {
+    let base = original.rsplit(['/', '\\']).next().unwrap_or_default();
+    let stem = match base.rsplit_once('.') {
+        Some((stem, _)) => stem,
+        None => base,
+    };
+    let mut clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    clean = clean.trim_start_matches('.').to_owned();
+    clean.truncate(100);
+    if clean.is_empty() {
+        clean.push_str("upload");
+    }
+    format!("{clean}.{}", format.extension())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitized_names_cannot_escape_or_hide() {
+        assert_eq!(
+            sanitize_filename("../../etc/passwd.xlsx", FileFormat::Xlsx),
+            "passwd.xlsx"
+        );
+        assert_eq!(
+            sanitize_filename("C:\\x\\..hidden.XLSX", FileFormat::Xlsx),
+            "hidden.xlsx"
+        );
+        assert_eq!(
+            sanitize_filename("Stores 2024 (v2).csv", FileFormat::Csv),
+            "Stores_2024__v2_.csv"
+        );
+        assert_eq!(sanitize_filename(".xlsx", FileFormat::Xlsx), "upload.xlsx");
+        assert_eq!(
+            sanitize_filename("Überstädte.xlsx", FileFormat::Xlsx),
+            "_berst_dte.xlsx"
+        );
+    }
+}
