@@ -83,6 +83,11 @@ impl S3Server {
         files_under(self.dir.path())
     }
 
+    /// The bucket's directory: a file put there is an object.
+    pub fn bucket_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join(BUCKET)
+    }
+
     /// Every file in the bucket (relative paths), for checking what is left.
     pub fn objects(&self) -> Vec<String> {
         files_under(&self.dir.path().join(BUCKET))

@@ -107,11 +107,13 @@ async fn keep_waiting_sessions(state: &WorkerState, ttl_ms: i64) {
 /// writing an upload and creating its record).
 async fn sweep_orphans(state: &WorkerState) -> Result<(), Error> {
     let listed = state.files.list_sessions().await?;
-    let cutoff = SystemTime::now() - Duration::from_secs(state.settings.session_ttl_secs);
+    let now = SystemTime::now();
+    let cutoff = now - Duration::from_secs(state.settings.session_ttl_secs);
     for (id, modified) in listed {
         if modified < cutoff && state.sessions.get(id).await?.is_none() {
-            tracing::info!(session = %id, "removed orphaned session files");
             state.files.remove_session(id).await?;
+            let age = now.duration_since(modified).unwrap_or_default();
+            tracing::info!(session = %id, age_s = age.as_secs(), "removed orphaned session files");
         }
     }
     Ok(())
