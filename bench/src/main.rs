@@ -5,6 +5,7 @@
 //! cargo run --release -p maplink-bench -- sheet 1048575
 //! cargo run --release -p maplink-bench -- hostile
 //! cargo run --release -p maplink-bench -- queue
+//! cargo run --release -p maplink-bench -- storage
 //! ```
 //!
 //! Scenarios:
@@ -27,6 +28,11 @@
 //!   sessions end to end through the release binaries with two workers. Run it in the
 //!   same sitting as the BullMQ reference benchmark; `BULLMQ_PROCESS_RATE` (its
 //!   `process_c50`, jobs/s) lets the drain be judged against it.
+//! - `storage [ROWS]` (default 100,000): the `sheet` scenario's sheet through the whole
+//!   coordinates job with the session's files on the local filesystem and in S3 (an
+//!   in-process `s3s-fs` server on 127.0.0.1), alternating, median of 5 each: upload,
+//!   job and download times, rows/s, bytes moved, the S3 output checked equal to the
+//!   local one, and the S3 ÷ local job-time ratio.
 //!
 //! Each scenario prints its numbers and the target; the exit status is non-zero when a
 //! target is missed.
@@ -37,6 +43,7 @@ mod queue_sessions;
 mod rss;
 mod scenarios;
 mod stack;
+mod storage;
 
 use std::process::ExitCode;
 
@@ -55,6 +62,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Some("links") => met &= scenarios::links(number(1, 1_000)?).await?,
         Some("hostile") => met &= hostile::hostile().await?,
         Some("queue") => met &= queue::queue().await?,
+        Some("storage") => met &= storage::storage(number(1, 100_000)?).await?,
         Some("measure") => {
             let path = args
                 .get(1)
@@ -67,7 +75,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Some(other) => {
             anyhow::bail!(
-                "unknown scenario {other:?}; use sheet [ROWS], links [N], hostile or queue"
+                "unknown scenario {other:?}; use sheet [ROWS], links [N], hostile, queue or storage [ROWS]"
             )
         }
     }
