@@ -119,6 +119,9 @@ fn serve(listener: TcpListener, root: &std::path::Path) -> JoinHandle<()> {
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((socket, _)) = accepted else { break };
+                    // Headers and body go out as separate writes: without this, the body waits for
+                    // the client's delayed ACK (~40 ms per response).
+                    let _ = socket.set_nodelay(true);
                     let conn = http
                         .serve_connection(TokioIo::new(socket), service.clone())
                         .into_owned();

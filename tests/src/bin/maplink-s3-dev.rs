@@ -103,6 +103,9 @@ async fn serve(args: Args) -> Result<(), String> {
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 };
+                // Headers and body go out as separate writes: without this, the body waits for
+                // the client's delayed ACK (~40 ms per response).
+                let _ = socket.set_nodelay(true);
                 let conn = http
                     .serve_connection(TokioIo::new(socket), service.clone())
                     .into_owned();
