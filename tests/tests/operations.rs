@@ -171,7 +171,7 @@ fn regex_lite_uuid() -> impl Fn(&str) -> bool {
 fn deploy_files_pass_promtool() {
     let alerts = repo().join("deploy/prometheus/alerts.yml");
     let out = prom::check_file("rules", &alerts).unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.contains("SUCCESS: 6 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 7 rules found"), "{out}");
     prom::check_file("config", &repo().join("deploy/prometheus/prometheus.yml"))
         .unwrap_or_else(|e| panic!("{e}"));
 }
