@@ -139,6 +139,17 @@ pub struct Settings {
     pub link_cache_ttl_secs: u64,
     /// How long a link that could not be resolved is remembered.
     pub link_cache_negative_ttl_secs: u64,
+    /// Base URL of a Nominatim-compatible address search for rows with no link but an
+    /// address or a name (`https://nominatim.openstreetmap.org`); unset = off.
+    pub geocode_url: Option<String>,
+    /// Address searches one worker process sends per second at most (all its jobs
+    /// together; each process has its own limit). 1 is the public Nominatim's maximum.
+    pub geocode_rate_per_sec: u32,
+    /// The `User-Agent` of address searches. The public Nominatim requires one that
+    /// identifies the application and its operator: set a real contact.
+    pub geocode_user_agent: String,
+    /// ISO 3166-1 alpha-2 codes the address search is limited to; empty = worldwide.
+    pub geocode_countrycodes: Vec<String>,
 }
 
 /// Map and short-link domains the network tier may fetch by default.
@@ -161,6 +172,14 @@ pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
     "osm.org",
     "bing.com",
 ];
+
+/// Names the application and says that nobody set a contact; operators of a public
+/// service must replace it (`geocode_user_agent`).
+pub const DEFAULT_GEOCODE_USER_AGENT: &str = concat!(
+    "maplink/",
+    env!("CARGO_PKG_VERSION"),
+    " (self-hosted; no contact configured)"
+);
 
 impl Default for Settings {
     fn default() -> Self {
@@ -222,6 +241,10 @@ impl Default for Settings {
             places_base_url: "https://maps.googleapis.com".into(),
             link_cache_ttl_secs: 30 * 86_400,
             link_cache_negative_ttl_secs: 3_600,
+            geocode_url: None,
+            geocode_rate_per_sec: 1,
+            geocode_user_agent: DEFAULT_GEOCODE_USER_AGENT.into(),
+            geocode_countrycodes: Vec::new(),
         }
     }
 }
@@ -318,6 +341,10 @@ const KEYS: &[(&str, Kind)] = &[
     ("places_base_url", Kind::Text),
     ("link_cache_ttl_secs", Kind::Integer),
     ("link_cache_negative_ttl_secs", Kind::Integer),
+    ("geocode_url", Kind::Text),
+    ("geocode_rate_per_sec", Kind::Integer),
+    ("geocode_user_agent", Kind::Text),
+    ("geocode_countrycodes", Kind::List),
 ];
 
 impl Settings {
@@ -361,7 +388,13 @@ impl Settings {
             };
             table.insert((*key).to_owned(), value);
         }
-        for optional in ["redis_url", "storage_url", "places_api_key", "ops_token"] {
+        for optional in [
+            "redis_url",
+            "storage_url",
+            "places_api_key",
+            "ops_token",
+            "geocode_url",
+        ] {
             if table.get(optional).and_then(|v| v.as_str()) == Some("") {
                 table.remove(optional);
             }
@@ -479,11 +512,43 @@ impl Settings {
                 self.places_base_url
             ));
         }
+        self.validate_geocoding()?;
         if self.queue_heartbeat_secs == 0 || self.queue_missed_heartbeats < 2 {
             return bad(format!(
                 "queue_heartbeat_secs ({}) must be at least 1 and queue_missed_heartbeats ({}) at least 2 \
                  (a lease must outlive one late renewal)",
                 self.queue_heartbeat_secs, self.queue_missed_heartbeats
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_geocoding(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if let Some(url) = &self.geocode_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad(format!(
+                "geocode_url {url:?} must start with http:// or https://"
+            ));
+        }
+        if self.geocode_rate_per_sec == 0 {
+            return bad("geocode_rate_per_sec must be at least 1".into());
+        }
+        let agent = self.geocode_user_agent.trim();
+        if agent.is_empty() || !agent.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+            return bad(
+                "geocode_user_agent must be printable ASCII and not empty (it is an HTTP header)"
+                    .into(),
+            );
+        }
+        if let Some(code) = self
+            .geocode_countrycodes
+            .iter()
+            .find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            return bad(format!(
+                "geocode_countrycodes: {code:?} is not a two-letter country code"
             ));
         }
         Ok(())
@@ -651,6 +716,34 @@ mod tests {
         }
         assert!(line.contains("cache:6379"), "{line}");
         assert!(line.contains("session_ttl_secs = 7200"), "{line}");
+    }
+
+    #[test]
+    fn geocoding_is_off_by_default_and_its_settings_are_checked() {
+        let s = Settings::load_from(None, env(&[("MAPLINK_GEOCODE_URL", "")])).unwrap();
+        assert_eq!(s.geocode_url, None, "an empty variable leaves it off");
+        assert_eq!(s.geocode_rate_per_sec, 1);
+        assert!(s.geocode_user_agent.starts_with("maplink/"));
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("MAPLINK_GEOCODE_URL", "https://nominatim.example.org"),
+                ("MAPLINK_GEOCODE_COUNTRYCODES", "za, na"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.geocode_countrycodes, ["za", "na"]);
+        for (key, value) in [
+            ("geocode_url", "nominatim.example.org"),
+            ("geocode_rate_per_sec", "0"),
+            ("geocode_user_agent", " "),
+            ("geocode_user_agent", "maplink\u{e9}"),
+            ("geocode_countrycodes", "zaf"),
+        ] {
+            let var = format!("MAPLINK_{}", key.to_ascii_uppercase());
+            let err = Settings::load_from(None, env(&[(&var, value)])).unwrap_err();
+            assert!(err.to_string().contains(key), "{var}={value:?}: {err}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod binaries;
 pub mod browser;
 pub mod hostile;
 pub mod link_server;
+pub mod nominatim_server;
 pub mod prom;
 pub mod redis_server;
 pub mod s3_server;

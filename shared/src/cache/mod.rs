@@ -1,7 +1,8 @@
 //! The link cache: link → resolution result, shared by every worker (a Redis key per
 //! link, or a SQLite table), with a time to live. Results the network tier could not
 //! find are cached too, for a shorter time, so a sheet full of one dead short link does
-//! not fetch it a thousand times.
+//! not fetch it a thousand times. Address searches (`geocode:` keys) are kept here too,
+//! by the same rules.
 
 mod redis;
 mod sqlite;
@@ -25,6 +26,18 @@ pub enum CachedLink {
     NotFound {
         reason: String,
     },
+    /// What an address search found, under a `geocode:` key. A variant of its own, so
+    /// that a link cell whose text happens to spell such a key is never answered with
+    /// an address search's result.
+    AddressFound {
+        lat: f64,
+        lng: f64,
+        /// The larger side of the result's bounding box, when the service gave one.
+        #[serde(default)]
+        precision_m: Option<f64>,
+    },
+    /// The address search found nothing.
+    AddressNotFound,
 }
 
 /// Links longer than this are not cached (they are rare and make poor keys).

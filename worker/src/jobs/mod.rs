@@ -3,5 +3,6 @@
 
 pub mod cleanup;
 pub mod convert;
+pub mod geocode_rows;
 pub mod pipeline;
 pub mod rows;

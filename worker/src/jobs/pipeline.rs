@@ -21,7 +21,10 @@ use maplink::{
 
 use crate::{
     heartbeat::RunSignals,
-    jobs::rows::{self, Filled, Plan},
+    jobs::{
+        geocode_rows::{self, AddressSearch},
+        rows::{self, Filled, Plan},
+    },
     resolve::{Resolution, Resolver},
 };
 
@@ -55,13 +58,21 @@ pub async fn convert(
     let plan_signals = signals.clone();
     let row_delay = opts.row_delay;
     let limits = opts.limits;
+    let geocoding = opts.resolver.geocoder().is_some();
     let planned = blocking(move || {
         let book = sheet::read(&bytes, format, &limits)?;
         let cols = sheet::find_columns(book.first().header())?;
         plan_signals
             .total
             .store(book.first().data_len() as u64, Ordering::Relaxed);
-        let plans = rows::plan(book.first(), &cols, &plan_signals, row_delay);
+        let search = geocoding.then(|| AddressSearch::for_header(book.first().header(), &cols));
+        let plans = rows::plan(
+            book.first(),
+            &cols,
+            &plan_signals,
+            row_delay,
+            search.as_ref(),
+        );
         Ok((book, cols, plans))
     })
     .await?;
@@ -69,13 +80,17 @@ pub async fn convert(
         return Ok(None);
     };
 
-    let Some(online) = resolve_online(&opts.resolver, opts.concurrency, &plans, signals).await
-    else {
+    // Links and address searches go out side by side: they reach different services.
+    let (online, geocoded) = tokio::join!(
+        resolve_online(&opts.resolver, opts.concurrency, &plans, signals),
+        geocode_rows::search_all(&opts.resolver, opts.concurrency, &plans, signals),
+    );
+    let (Some(online), Some(geocoded)) = (online, geocoded) else {
         return Ok(None);
     };
 
     let converted = blocking(move || {
-        let filled = rows::apply(book.first_mut(), &cols, &plans, &online);
+        let filled = rows::apply(book.first_mut(), &cols, &plans, &online, &geocoded);
         let mut subset = |status: RowStatus| {
             book.write_only_rows(|i| filled.rows.get(i).is_some_and(|r| r.status == status))
         };

@@ -1,6 +1,7 @@
 //! The per-row part of the coordinates job, in two pure steps around the network:
-//! [`plan`] decides each row from its cell alone (blank → skipped, parsed → success,
-//! refused → failed, anything else → needs the network), and [`apply`] writes every
+//! [`plan`] decides each row from its cell alone (blank → skipped, or an address search
+//! when that is on, parsed → success, refused → failed, anything else → needs the
+//! network), and [`apply`] writes every
 //! row's outcome into the output columns once the online answers are in.
 //!
 //! Counts always add up to the number of data rows, and no cell outside the three
@@ -14,7 +15,11 @@ use maplink::{
     sheet::{Cell, Columns, OutputColumns, Sheet},
 };
 
-use crate::{heartbeat::RunSignals, resolve::Resolution};
+use crate::{
+    heartbeat::RunSignals,
+    jobs::geocode_rows::{self, AddressSearch},
+    resolve::{Geocoded, Resolution},
+};
 
 /// What a row needs.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +30,8 @@ pub enum Plan {
     Refused(String),
     /// Only the network tier can tell; the trimmed link.
     Online(String),
+    /// No link, but an address search may place the row; the search text.
+    Geocode(String),
 }
 
 #[derive(Debug, PartialEq)]
@@ -37,12 +44,14 @@ pub struct Filled {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Cancelled;
 
-/// Plans every data row. Rows decided here count as progress at once.
+/// Plans every data row. Rows decided here count as progress at once. With `search`
+/// (address search on), a blank link whose row has an address or a name is searched.
 pub fn plan(
     sheet: &Sheet,
     cols: &Columns,
     signals: &RunSignals,
     row_delay: Duration,
+    search: Option<&AddressSearch>,
 ) -> Result<Vec<Plan>, Cancelled> {
     let mut plans = Vec::with_capacity(sheet.data_len());
     for i in 0..sheet.data_len() {
@@ -51,7 +60,9 @@ pub fn plan(
         }
         let link = sheet.data_cell(i, cols.map);
         let plan = if link.is_blank() {
-            Plan::Skip
+            search
+                .and_then(|s| s.query(sheet, i))
+                .map_or(Plan::Skip, Plan::Geocode)
         } else {
             let text = link.text();
             match links::parse(&text) {
@@ -60,7 +71,7 @@ pub fn plan(
                 Err(e) => Plan::Refused(e.to_string()),
             }
         };
-        if !matches!(plan, Plan::Online(_)) {
+        if !matches!(plan, Plan::Online(_) | Plan::Geocode(_)) {
             signals.progress.fetch_add(1, Ordering::Relaxed);
             // Names only feed progress events: sampling keeps the hot loop cheap.
             if i % 64 == 0 {
@@ -83,12 +94,14 @@ fn set(row: &mut Vec<Cell>, col: usize, value: Cell) {
 }
 
 /// Writes the outcome of every row into `sheet` (header of appended columns included).
-/// `online` holds the network answer of every `Plan::Online` link.
+/// `online` holds the network answer of every `Plan::Online` link, `geocoded` that of
+/// every `Plan::Geocode` search.
 pub fn apply(
     sheet: &mut Sheet,
     cols: &Columns,
     plans: &[Plan],
     online: &HashMap<String, Resolution>,
+    geocoded: &HashMap<String, Geocoded>,
 ) -> Filled {
     let out = OutputColumns::for_header(sheet.header());
     if sheet.rows.is_empty() {
@@ -146,6 +159,7 @@ pub fn apply(
                     None
                 }
             },
+            Plan::Geocode(query) => geocode_rows::found(&mut outcome, geocoded.get(query)),
         };
         if let Some((c, method)) = found {
             set(row, out.lng, Cell::Number(c.lng));
@@ -216,7 +230,7 @@ mod tests {
         let s = sheet();
         let cols = find_columns(s.header()).unwrap();
         let signals = RunSignals::default();
-        let plans = plan(&s, &cols, &signals, Duration::ZERO).unwrap();
+        let plans = plan(&s, &cols, &signals, Duration::ZERO, None).unwrap();
         assert!(matches!(plans[0], Plan::Parsed(_)));
         assert_eq!(plans[1], Plan::Skip);
         assert_eq!(plans[2], Plan::Online("not a valid url".into()));
@@ -236,7 +250,7 @@ mod tests {
     fn applies_outcomes_and_leaves_other_cells_alone() {
         let mut s = sheet();
         let cols = find_columns(s.header()).unwrap();
-        let plans = plan(&s, &cols, &RunSignals::default(), Duration::ZERO).unwrap();
+        let plans = plan(&s, &cols, &RunSignals::default(), Duration::ZERO, None).unwrap();
         let online = HashMap::from([
             (
                 "not a valid url".to_owned(),
@@ -258,7 +272,7 @@ mod tests {
                 },
             ),
         ]);
-        let filled = apply(&mut s, &cols, &plans, &online);
+        let filled = apply(&mut s, &cols, &plans, &online, &HashMap::new());
         assert_eq!(
             filled.counts,
             Counts {
@@ -323,6 +337,9 @@ mod tests {
         let cols = find_columns(s.header()).unwrap();
         let signals = RunSignals::default();
         signals.cancelled.store(true, Ordering::Relaxed);
-        assert_eq!(plan(&s, &cols, &signals, Duration::ZERO), Err(Cancelled));
+        assert_eq!(
+            plan(&s, &cols, &signals, Duration::ZERO, None),
+            Err(Cancelled)
+        );
     }
 }

@@ -71,6 +71,28 @@ pub fn seconds(d: Duration) -> String {
     }
 }
 
+/// The HTTP client every network-tier request goes through: no automatic redirects
+/// (each hop passes the policy in [`Fetcher::follow`]), no proxy, and a DNS resolver
+/// that drops internal addresses unless the host is one of `policy`'s private hosts.
+pub fn guarded_client(
+    policy: &Policy,
+    timeout: Duration,
+    user_agent: &str,
+) -> Result<Client, String> {
+    super::install_crypto_provider();
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .no_proxy()
+        .dns_resolver(Arc::new(super::dns::GuardedDns {
+            private_hosts: policy.private_hosts(),
+        }))
+        .user_agent(user_agent)
+        .build()
+        .map_err(|e| format!("HTTP client: {e}"))
+}
+
 impl Fetcher {
     pub fn new(
         client: Client,

@@ -1,12 +1,16 @@
 //! The network tier: for links the parser cannot solve, follow short links, scrape the
 //! map page, and (with an API key) search Places — safely (allow-listed hosts, no
 //! internal addresses, bounded redirects, bodies and time), politely (bounded
-//! concurrency per host) and once (results cached for every worker).
+//! concurrency per host) and once (results cached for every worker). With
+//! `geocode_url` set, it also searches addresses for rows that have no link
+//! ([`Geocoder`]).
 
 mod dns;
 mod fetch;
+mod geocode;
 mod places;
 mod policy;
+mod rate_limit;
 mod scrape;
 mod stats;
 
@@ -19,12 +23,16 @@ use maplink::{
 };
 use reqwest::Url;
 
+pub use self::{
+    fetch::seconds,
+    geocode::{GeocodeFailure, Geocoded, Geocoder, Place},
+    policy::Policy,
+    stats::Stats,
+};
 use self::{
-    dns::GuardedDns,
-    fetch::{Failure, Fetcher, Landing},
+    fetch::{Failure, Fetcher, Landing, guarded_client},
     places::{Places, place_query},
 };
-pub use self::{fetch::seconds, policy::Policy, stats::Stats};
 
 /// What resolving one link produced.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +58,7 @@ pub struct Resolver {
     backoff: Duration,
     ttl_ms: i64,
     negative_ttl_ms: i64,
+    geocoder: Option<Geocoder>,
     pub stats: Arc<Stats>,
 }
 
@@ -84,17 +93,13 @@ impl Resolver {
             None => None,
         };
         let policy = Policy::new(&allowed, &settings.resolve_private_hosts);
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .no_proxy()
-            .dns_resolver(Arc::new(GuardedDns {
-                private_hosts: policy.private_hosts(),
-            }))
-            .user_agent(concat!("maplink/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let client = guarded_client(
+            &policy,
+            timeout,
+            concat!("maplink/", env!("CARGO_PKG_VERSION")),
+        )?;
+        let stats = Arc::new(Stats::default());
+        let geocoder = Geocoder::new(settings, cache.clone(), stats.clone())?;
         Ok(Self {
             fetcher: Fetcher::new(
                 client,
@@ -110,8 +115,14 @@ impl Resolver {
             backoff: Duration::from_millis(settings.resolve_backoff_ms),
             ttl_ms: secs_to_ms(settings.link_cache_ttl_secs),
             negative_ttl_ms: secs_to_ms(settings.link_cache_negative_ttl_secs),
-            stats: Arc::new(Stats::default()),
+            geocoder,
+            stats,
         })
+    }
+
+    /// The address search, when `geocode_url` is set.
+    pub fn geocoder(&self) -> Option<&Geocoder> {
+        self.geocoder.as_ref()
     }
 
     /// Resolves one link. Never fails as a call: problems are the `result`'s reason.
@@ -245,7 +256,6 @@ impl Resolver {
                 return None;
             }
         };
-        self.stats.cache_hit();
         let result = match hit {
             CachedLink::Found { lat, lng, method } => Coordinates::new(lat, lng)
                 .map(|coordinates| Found {
@@ -254,7 +264,10 @@ impl Resolver {
                 })
                 .map_err(|e| e.to_string()),
             CachedLink::NotFound { reason } => Err(reason),
+            // An address search's answer under a key that this link's text spells.
+            CachedLink::AddressFound { .. } | CachedLink::AddressNotFound => return None,
         };
+        self.stats.cache_hit();
         Some(Resolution {
             result,
             attempts: 0,
