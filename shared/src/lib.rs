@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod geo;
 pub mod jobs;
 pub mod links;
 pub mod metrics;
