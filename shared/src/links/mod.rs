@@ -3,22 +3,36 @@
 //! The patterns live in [`patterns`], in the order they are tried (the order and the
 //! reasons for it are documented there); the first that matches decides, and its
 //! numbers are then range-checked (latitude −90..90, longitude −180..180, inclusive).
-//! A link that no pattern matches is for the network tier (short links, page scrape);
-//! a link whose numbers are malformed or out of range is refused with the reason.
+//! A link that no pattern matches is for the network tier (short links, page scrape,
+//! place search); a link whose numbers are malformed or out of range is refused with
+//! the reason ([`ParseError`], each with a stable code).
 //!
 //! Before matching, dash look-alikes directly before a digit (U+2212 minus sign, en
 //! dash, …) are read as `-` ([`dashes`]), and the numbers a pattern captures are read
 //! strictly ([`number`]): `-26.10.76` or `1e2` is refused, never cut short.
+//!
+//! Besides URLs: coordinates written as text ([`coordinate_text`], with the marks and
+//! letters of [`marks`]), plus codes ([`plus_code`], found by [`in_link`]), Google's
+//! `data=` block read entry by entry ([`data_block`]), and places named by id without
+//! coordinates ([`place_ref`]). Each answer says how precise its form is
+//! ([`precision`]).
 
+mod coordinate_text;
 mod dashes;
+mod data_block;
+mod error;
 mod google;
+mod in_link;
+mod marks;
 mod number;
 mod other_maps;
 mod pair;
 mod patterns;
+mod place_ref;
+mod plus_code;
+mod precision;
 
-use std::fmt;
-
+pub use error::ParseError;
 pub use patterns::Pattern;
 
 /// A validated coordinate pair.
@@ -41,46 +55,17 @@ impl Coordinates {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum ParseError {
-    /// No pattern matched: the network tier may still resolve the link.
-    NoCoordinates,
-    LatitudeOutOfRange(f64),
-    LongitudeOutOfRange(f64),
-    /// A pattern matched but one of its numbers is not a plain decimal (two decimal
-    /// points, an exponent). Final: a lookup would not fix the link's text.
-    MalformedNumber(String),
-}
-
-impl ParseError {
-    /// Whether a network lookup could still find coordinates for this link.
-    pub fn may_resolve_online(&self) -> bool {
-        matches!(self, Self::NoCoordinates)
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoCoordinates => f.write_str("Could not extract coordinates from URL"),
-            Self::LatitudeOutOfRange(v) => {
-                write!(f, "Invalid latitude: {v:?} (must be between -90 and 90)")
-            }
-            Self::LongitudeOutOfRange(v) => {
-                write!(f, "Invalid longitude: {v:?} (must be between -180 and 180)")
-            }
-            Self::MalformedNumber(n) => write!(f, "Malformed number: {n}"),
-        }
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-/// A successful parse: the coordinates and the pattern that found them.
+/// A successful parse: the coordinates, the pattern that found them, and how precise
+/// the form they were written in is.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Parsed {
     pub coordinates: Coordinates,
     pub pattern: Pattern,
+    /// The larger side, in metres, of the area the written value stands for: from the
+    /// decimal places, the last part of degrees-minutes-seconds, or a plus code's cell
+    /// (the rules are in one place, the `precision` module). `None` where the form
+    /// implies none: a viewport centre ([`Pattern::is_approximate`]).
+    pub precision_m: Option<f64>,
 }
 
 /// Parses a map link. Surrounding whitespace is ignored.
@@ -89,15 +74,26 @@ pub fn parse(link: &str) -> Result<Parsed, ParseError> {
     if link.is_empty() {
         return Err(ParseError::NoCoordinates);
     }
-    let (pattern, found) = patterns::first_match(link).ok_or(ParseError::NoCoordinates)?;
-    let (lat, lng) = found.map_err(|number::Malformed(n)| ParseError::MalformedNumber(n))?;
+    let (pattern, found) = patterns::first_match(link)?;
+    let reading = found?;
     Ok(Parsed {
-        coordinates: Coordinates::new(lat, lng)?,
+        coordinates: Coordinates::new(reading.lat, reading.lng)?,
         pattern,
+        precision_m: reading.precision_m.filter(|_| !pattern.is_approximate()),
     })
 }
 
 #[cfg(test)]
+mod corpus_tests;
+#[cfg(test)]
+mod format_prop_tests;
+#[cfg(test)]
+mod link_tests;
+#[cfg(test)]
 mod prop_tests;
 #[cfg(test)]
+mod report_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;

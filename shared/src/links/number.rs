@@ -11,6 +11,8 @@
 
 use regex::{Captures, Regex};
 
+use super::{ParseError, precision};
+
 /// A number slot. ASCII digits only (`\d` would also match other scripts' digits,
 /// which `f64::from_str` does not read).
 pub(super) const NUM: &str = r"([+-]?[0-9]+(?:\.[0-9]+)*(?:[eE][+-]?[0-9]+)?)";
@@ -22,12 +24,33 @@ pub(super) const DEC: &str = r"([+-]?[0-9]+(?:\.[0-9]+)+(?:[eE][+-]?[0-9]+)?)";
 /// Longest token quoted back in an error message (the text can be 100 KB).
 const MAX_QUOTED: usize = 32;
 
-/// A captured token that is not a plain decimal, as quoted to the user.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) struct Malformed(pub(super) String);
+/// A pair a pattern read, before the range check.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Reading {
+    pub(super) lat: f64,
+    pub(super) lng: f64,
+    /// See [`precision`]; `None` where the form implies none.
+    pub(super) precision_m: Option<f64>,
+}
 
-/// What a pattern found: a (lat, lng) pair, or a number it refuses to read.
-pub(super) type Found = Result<(f64, f64), Malformed>;
+impl Reading {
+    /// The same point, whatever the precision each reading gives it.
+    pub(super) fn same_point(&self, other: &Self) -> bool {
+        (self.lat, self.lng) == (other.lat, other.lng)
+    }
+
+    /// The pair written the other way round.
+    pub(super) fn swapped(self) -> Self {
+        Self {
+            lat: self.lng,
+            lng: self.lat,
+            ..self
+        }
+    }
+}
+
+/// What a pattern found: a pair, or the reason it refuses the text it matched.
+pub(super) type Found = Result<Reading, ParseError>;
 
 /// Compiles one of the link patterns.
 pub(super) fn re(pattern: String) -> Regex {
@@ -37,19 +60,28 @@ pub(super) fn re(pattern: String) -> Regex {
 }
 
 /// Reads a captured token: one decimal point at most, no exponent.
-pub(super) fn number(token: &str) -> Result<f64, Malformed> {
+pub(super) fn number(token: &str) -> Result<f64, ParseError> {
     let plain = token.bytes().filter(|&b| b == b'.').count() <= 1
         && !token.bytes().any(|b| b.eq_ignore_ascii_case(&b'e'));
     match token.parse() {
         Ok(v) if plain => Ok(v),
-        _ => Err(Malformed(quoted(token))),
+        _ => Err(ParseError::MalformedNumber(quoted(token))),
     }
+}
+
+/// Reads two decimal-degree tokens as (lat, lng), with the precision their decimal
+/// places give.
+pub(super) fn decimal_pair(lat: &str, lng: &str) -> Found {
+    Ok(Reading {
+        lat: number(lat)?,
+        lng: number(lng)?,
+        precision_m: Some(precision::of_decimal_pair(lat, lng)),
+    })
 }
 
 /// Reads capture groups 1 and 2 as (lat, lng).
 pub(super) fn pair_of(caps: &Captures<'_>) -> Option<Found> {
-    let (a, b) = (caps.get(1)?.as_str(), caps.get(2)?.as_str());
-    Some(number(a).and_then(|a| Ok((a, number(b)?))))
+    Some(decimal_pair(caps.get(1)?.as_str(), caps.get(2)?.as_str()))
 }
 
 /// The first match of `re` in `text`, groups 1 and 2 read as (lat, lng).
@@ -57,10 +89,10 @@ pub(super) fn pair(re: &Regex, text: &str) -> Option<Found> {
     pair_of(&re.captures(text)?)
 }
 
-fn quoted(token: &str) -> String {
-    // Tokens are ASCII (digits, signs, `.`, `e`), so any byte index is a char boundary.
-    match token.get(..MAX_QUOTED) {
-        Some(head) if token.len() > MAX_QUOTED => format!("{head}…"),
-        _ => token.to_owned(),
+/// A token as quoted back in an error message: at most [`MAX_QUOTED`] characters.
+pub(super) fn quoted(token: &str) -> String {
+    match token.char_indices().nth(MAX_QUOTED) {
+        Some((cut, _)) => format!("{}…", &token[..cut]),
+        None => token.to_owned(),
     }
 }

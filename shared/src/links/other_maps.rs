@@ -9,7 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::number::{Found, NUM, number, pair, pair_of, re};
+use super::number::{Found, NUM, decimal_pair, pair, pair_of, re};
+use super::patterns::Link;
 
 /// `geo:<lat>,<lng>`, then anything (`,alt`, `;u=35`, `?z=…`).
 static GEO: LazyLock<Regex> = LazyLock::new(|| re(format!(r"(?i)\bgeo:{NUM}(?:,|%2C){NUM}")));
@@ -27,27 +28,29 @@ static BING: LazyLock<Regex> = LazyLock::new(|| re(format!(r"[?&]cp={NUM}(?:~|%7
 /// the query is the point. A query that is a pair has already been taken by the `q`
 /// pattern, which comes first; any other query (an address) is not coordinates, so
 /// this declines rather than answer 0,0.
-pub(super) fn geo(text: &str) -> Option<Found> {
+pub(super) fn geo(link: &Link<'_>) -> Option<Found> {
+    let text = link.text;
     let caps = GEO.captures(text)?;
     let found = pair_of(&caps)?;
     let rest = &text[caps.get(0)?.end()..];
-    if found == Ok((0.0, 0.0)) && Q_PARAM.is_match(rest) {
+    let zero = matches!(found, Ok(r) if (r.lat, r.lng) == (0.0, 0.0));
+    if zero && Q_PARAM.is_match(rest) {
         return None;
     }
     Some(found)
 }
 
 /// `mlat=` and `mlon=`, in either order; both must be present.
-pub(super) fn osm_marker(text: &str) -> Option<Found> {
-    let lat = MLAT.captures(text)?.get(1)?.as_str();
-    let lng = MLON.captures(text)?.get(1)?.as_str();
-    Some(number(lat).and_then(|lat| Ok((lat, number(lng)?))))
+pub(super) fn osm_marker(link: &Link<'_>) -> Option<Found> {
+    let lat = MLAT.captures(link.text)?.get(1)?.as_str();
+    let lng = MLON.captures(link.text)?.get(1)?.as_str();
+    Some(decimal_pair(lat, lng))
 }
 
-pub(super) fn osm_map(text: &str) -> Option<Found> {
-    pair(&OSM_MAP, text)
+pub(super) fn osm_map(link: &Link<'_>) -> Option<Found> {
+    pair(&OSM_MAP, link.text)
 }
 
-pub(super) fn bing(text: &str) -> Option<Found> {
-    pair(&BING, text)
+pub(super) fn bing(link: &Link<'_>) -> Option<Found> {
+    pair(&BING, link.text)
 }
