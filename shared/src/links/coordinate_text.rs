@@ -22,6 +22,11 @@
 //!
 //! Minutes and seconds must be below 60, carry no sign, and only the last part may have
 //! decimals. Every number is read strictly ([`super::number`]).
+//!
+//! Decimal commas: a text with one semicolon, commas and no full stop
+//! (`-26,108204;28,0527061`, a pair from a spreadsheet in a European locale) is read
+//! with its commas as decimal points. Nowhere else, since a comma between two numbers
+//! is otherwise the separator.
 
 use std::sync::LazyLock;
 
@@ -199,6 +204,16 @@ impl<'a> Shape<'a> {
 
 /// Reads `text` when the whole of it is two coordinates written as text.
 pub(super) fn read(text: &str) -> Option<(Pattern, Found)> {
+    let decimal_commas =
+        text.contains(',') && !text.contains('.') && text.matches(';').count() == 1;
+    if decimal_commas {
+        return read_points(&text.replace(',', "."));
+    }
+    read_points(text)
+}
+
+/// [`read`], with full stops as the decimal points.
+fn read_points(text: &str) -> Option<(Pattern, Found)> {
     let tokens = tokens(text)?;
     let (first, second) = split(&tokens)?;
     let (a, b) = (Shape::of(first)?, Shape::of(second)?);

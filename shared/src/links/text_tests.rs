@@ -121,7 +121,19 @@ fn pairs_with_other_separators() {
         sep("\u{2212}26.108204 ; 28.0527061", -26.108204, 28.0527061),
         // The bare pair's swap rule, as for a comma.
         sep("151.2093 ; -33.8688", -33.8688, 151.2093),
+        // Decimal commas, from a spreadsheet in a European locale.
+        sep("-26,108204;28,0527061", -26.108204, 28.0527061),
+        sep("-26,108204 ; 28,0527061", -26.108204, 28.0527061),
     ]);
+    assert_near(&[(
+        "26,1081° S; 28,0502° E",
+        -26.1081,
+        28.0502,
+        Pattern::DecimalDegreesText,
+    )]);
+    // Only with one semicolon and no full stop: elsewhere a comma separates.
+    assert_eq!(parse("-26,1,28,0"), Err(ParseError::NoCoordinates));
+    assert_eq!(parse("-26,1;28.0"), Err(ParseError::NoCoordinates));
 }
 
 #[test]
