@@ -44,6 +44,20 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    /// Every [`Self::code`], in declaration order (for documentation and API schemas).
+    pub const CODES: [&'static str; 10] = [
+        "no_coordinates",
+        "latitude_out_of_range",
+        "longitude_out_of_range",
+        "malformed_number",
+        "bad_minutes_or_seconds",
+        "sign_and_hemisphere",
+        "conflicting_hemispheres",
+        "short_plus_code",
+        "invalid_plus_code",
+        "place_without_coordinates",
+    ];
+
     /// Whether a network lookup could still find coordinates for this link.
     pub fn may_resolve_online(&self) -> bool {
         matches!(

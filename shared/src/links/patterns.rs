@@ -116,6 +116,15 @@ impl Pattern {
         Self::Embed,
     ];
 
+    /// Every [`Self::source`], once each.
+    pub const SOURCES: [&'static str; 5] = [
+        "place pin",
+        "map centre",
+        "coordinates in link",
+        "coordinates in text",
+        "plus code",
+    ];
+
     /// A short name that stays the same across releases.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -59,10 +59,14 @@ fn names_sources_and_flags_are_stable() {
         (Pattern::Embed, "embed", "map centre", true),
     ];
     assert_eq!(table.len(), Pattern::ALL.len());
+    for source in Pattern::SOURCES {
+        assert!(table.iter().any(|row| row.2 == source), "{source}");
+    }
     for ((pattern, name, source, approximate), listed) in table.into_iter().zip(Pattern::ALL) {
         assert_eq!(pattern, listed);
         assert_eq!(pattern.as_str(), name);
         assert_eq!(pattern.source(), source, "{name}");
+        assert!(Pattern::SOURCES.contains(&source), "{source}");
         assert_eq!(pattern.is_approximate(), approximate, "{name}");
     }
 }
@@ -161,7 +165,9 @@ fn every_refusal_has_a_stable_code() {
             true,
         ),
     ];
-    for (err, code, online) in table {
+    assert_eq!(table.len(), ParseError::CODES.len());
+    for ((err, code, online), listed) in table.into_iter().zip(ParseError::CODES) {
+        assert_eq!(code, listed);
         assert_eq!(err.code(), code);
         assert_eq!(err.may_resolve_online(), online, "{code}");
     }
