@@ -73,6 +73,12 @@ pub async fn upload_to(
         .expect("upload request")
 }
 
+/// `GET <url>`'s JSON body, whatever the status.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    let r = client.get(url).send().await.expect("GET");
+    r.json().await.expect("a JSON body")
+}
+
 /// Polls `GET <base>/api/v1/sessions/{id}` until the session is `completed`, for an
 /// API started as a binary; returns the session.
 pub async fn wait_until_completed(

@@ -64,6 +64,18 @@ pub fn start_worker(env: &HashMap<String, String>, log_dir: &Path) -> Proc {
     p
 }
 
+/// Starts `maplink-api` on a free port of 127.0.0.1 with `env` and waits until it
+/// listens; returns it and its base URL (`http://127.0.0.1:<port>`).
+pub fn start_api(env: &HashMap<String, String>, log_dir: &Path) -> (Proc, String) {
+    let mut env = env.clone();
+    env.insert("MAPLINK_BIND".into(), "127.0.0.1:0".into());
+    let api = Proc::start("maplink-api", &env, log_dir);
+    let started = api.wait_for_message("maplink API listening", Duration::from_secs(20));
+    let addr = started["fields"]["addr"].as_str().expect("address logged");
+    let base = format!("http://{addr}");
+    (api, base)
+}
+
 pub struct Proc {
     child: Option<Child>,
     log: PathBuf,

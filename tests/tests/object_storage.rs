@@ -12,7 +12,7 @@ use std::{
 use maplink_tests::{
     RedisServer, TestApp,
     api::{upload_to, wait_until_completed},
-    binaries::{Proc, start_worker, worker_env},
+    binaries::{start_api, start_worker, worker_env},
     eventually,
     s3_server::S3Server,
     sheets,
@@ -54,11 +54,7 @@ async fn api_and_two_workers_sharing_only_redis_and_a_bucket_convert_the_worked_
         .map(|name| unwritable_data_dir(scratch.path(), name))
         .collect();
 
-    let mut api_env = bucket_env(&s3, &dirs[0], &redis.url());
-    api_env.insert("MAPLINK_BIND".into(), "127.0.0.1:0".into());
-    let api = Proc::start("maplink-api", &api_env, logs.path());
-    let started = api.wait_for_message("maplink API listening", Duration::from_secs(20));
-    let base = format!("http://{}", started["fields"]["addr"].as_str().unwrap());
+    let (api, base) = start_api(&bucket_env(&s3, &dirs[0], &redis.url()), logs.path());
     let workers = [
         start_worker(&bucket_env(&s3, &dirs[1], &redis.url()), logs.path()),
         start_worker(&bucket_env(&s3, &dirs[2], &redis.url()), logs.path()),

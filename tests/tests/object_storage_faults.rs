@@ -13,8 +13,8 @@ use maplink::{
 };
 use maplink_tests::{
     RedisServer,
-    api::{upload_to, wait_until_completed},
-    binaries::{Proc, start_worker, worker_env},
+    api::{get_json, upload_to, wait_until_completed},
+    binaries::{start_api, start_worker, worker_env},
     eventually,
     s3_server::S3Server,
     sheets,
@@ -27,16 +27,6 @@ fn bucket_env(s3: &S3Server, data_dir: &Path, redis: &str) -> HashMap<String, St
     let mut env = worker_env(redis, data_dir, &[("MAPLINK_STORAGE_RETRY_SECS", "1")]);
     env.extend(s3.process_env("sessions"));
     env
-}
-
-/// Starts the API binary on the bucket; returns it and its base URL.
-fn start_api(env: &HashMap<String, String>, logs: &Path) -> (Proc, String) {
-    let mut env = env.clone();
-    env.insert("MAPLINK_BIND".into(), "127.0.0.1:0".into());
-    let api = Proc::start("maplink-api", &env, logs);
-    let started = api.wait_for_message("maplink API listening", Duration::from_secs(20));
-    let base = format!("http://{}", started["fields"]["addr"].as_str().unwrap());
-    (api, base)
 }
 
 /// Sends the start of an upload of `announced` bytes of `.csv`, only `sent` of them,
@@ -172,14 +162,7 @@ async fn with_the_store_down_the_api_answers_503_and_the_job_waits_for_it() {
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
     let id = created["session_id"].as_str().unwrap().to_owned();
-    let ready: Value = client
-        .get(format!("{base}/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = get_json(&client, &format!("{base}/readyz")).await;
     assert_eq!(ready["checks"]["files"], "ok", "{ready}");
 
     // Act: the store goes down; the session is processed meanwhile.
@@ -210,14 +193,7 @@ async fn with_the_store_down_the_api_answers_503_and_the_job_waits_for_it() {
         "transient failure; the task will be retried",
         Duration::from_secs(20),
     );
-    let session: Value = client
-        .get(format!("{base}/api/v1/sessions/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = get_json(&client, &format!("{base}/api/v1/sessions/{id}")).await;
     assert_ne!(session["status"], "failed", "{session}");
     assert_ne!(session["status"], "completed", "{session}");
 
