@@ -27,6 +27,7 @@ fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Re
         concurrency: settings.resolve_concurrency,
         row_delay: Duration::ZERO,
         limits: settings.sheet_limits(),
+        details: false,
     })
 }
 

@@ -33,6 +33,8 @@ impl Target {
             concurrency: settings.resolve_concurrency,
             row_delay: Duration::ZERO,
             limits: settings.sheet_limits(),
+            // The widest output: the details columns too.
+            details: true,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

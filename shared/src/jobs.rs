@@ -20,6 +20,16 @@ pub struct ConvertJob {
     /// Which run of the session this is (`Session::attempt` when it was enqueued). A
     /// worker that finds the session on a later run drops this one as stale.
     pub run: u32,
+    /// Add the `Source`, `Precision` and `Check` columns to the output sheet.
+    ///
+    /// An option of the run, so it travels with the run's job: whichever worker takes
+    /// the job (or a redelivery, or an operator's retry of the dead job) writes the
+    /// same columns, with no field in either session store. Left out of the payload
+    /// when false, so a default run's payload is what it was before the option existed
+    /// and an older worker reads it unchanged (one that meets `true` ignores it and
+    /// writes the default sheet).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub details: bool,
 }
 
 impl ConvertJob {
@@ -30,6 +40,31 @@ impl ConvertJob {
             v: Self::VERSION,
             session_id,
             run,
+            details: false,
         }
+    }
+
+    /// The same job, with or without the details columns.
+    pub fn with_details(self, details: bool) -> Self {
+        Self { details, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_default_payload_is_unchanged_and_details_round_trip() {
+        let id = SessionId::random();
+        let plain = serde_json::to_value(ConvertJob::new(id, 3)).unwrap();
+        assert_eq!(
+            plain,
+            serde_json::json!({ "v": 1, "session_id": id.to_string(), "run": 3 })
+        );
+        let detailed = ConvertJob::new(id, 3).with_details(true);
+        let text = serde_json::to_string(&detailed).unwrap();
+        assert_eq!(serde_json::from_str::<ConvertJob>(&text).unwrap(), detailed);
+        assert!(!serde_json::from_value::<ConvertJob>(plain).unwrap().details);
     }
 }

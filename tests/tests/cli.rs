@@ -88,3 +88,61 @@ fn bad_input_exits_non_zero_with_a_clear_message_and_writes_nothing() {
         "{names:?}"
     );
 }
+
+#[test]
+fn details_add_source_precision_and_check_columns_and_the_summary_names_unknown_regions() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = "Name,Region,Maps link\n\
+                 Sandton,Gauteng,\"https://maps.google.com/?q=-26.1076,28.0567\"\n\
+                 Cape Town,Gauteng,\"https://www.google.com/maps/@-33.9249,18.4241,15z\"\n\
+                 Pin,Atlantis,5G5CVX5C+2V\n\
+                 Pin 2,Atlantis,5G5CVX5C+2V\n";
+    std::fs::write(dir.path().join("stores.csv"), sheet).unwrap();
+
+    let out = convert(dir.path(), &["stores.csv", "--details"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains(
+            "Region names the check does not know (their rows were not checked): \"Atlantis\""
+        ) && said
+            .contains("1 rows have a point outside the region they name (see the Check column)"),
+        "{said}"
+    );
+    let rows = sheets::csv_rows(&std::fs::read(dir.path().join("processed_stores.csv")).unwrap());
+    assert_eq!(
+        rows[0],
+        [
+            "Name",
+            "Region",
+            "Maps link",
+            "LONG",
+            "LATTs",
+            "Comments",
+            "Source",
+            "Precision",
+            "Check"
+        ]
+    );
+    assert_eq!(rows[1][5..], ["Success", "coordinates in link", "11", ""]);
+    assert_eq!(
+        rows[2][5..],
+        [
+            "Success",
+            "map centre",
+            "approximate",
+            "point is outside Gauteng (ZA-GP): it falls in Western Cape (ZA-WC)"
+        ]
+    );
+    assert_eq!(rows[3][5..], ["Success", "plus code", "14", ""]);
+
+    // Without the option the sheet has the output columns only.
+    let out = convert(dir.path(), &["stores.csv", "-o", "plain.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(run with --details for a Check column)"));
+    let rows = sheets::csv_rows(&std::fs::read(dir.path().join("plain.csv")).unwrap());
+    assert_eq!(
+        rows[0],
+        ["Name", "Region", "Maps link", "LONG", "LATTs", "Comments"]
+    );
+}

@@ -49,8 +49,26 @@ fn reason(r: &Resolution) -> &str {
     r.result
         .as_ref()
         .err()
-        .map(String::as_str)
+        .map(|reason| reason.text.as_str())
         .unwrap_or_else(|| panic!("unexpectedly found: {r:?}"))
+}
+
+/// The failure's stable code.
+fn code(r: &Resolution) -> &'static str {
+    r.result
+        .as_ref()
+        .err()
+        .map(|reason| reason.code)
+        .unwrap_or_else(|| panic!("unexpectedly found: {r:?}"))
+}
+
+/// How the point was found: source, precision, approximate.
+fn provenance(r: &Resolution) -> (&str, Option<f64>, bool) {
+    let f = r
+        .result
+        .as_ref()
+        .unwrap_or_else(|e| panic!("not found: {e}"));
+    (f.source.as_str(), f.precision_m, f.approximate)
 }
 
 #[tokio::test]
@@ -60,6 +78,11 @@ async fn redirects_are_followed_to_coordinates() {
     let res = r.resolve(&server.url("/chain/5")).await;
     assert_eq!(found(&res), (-33.9249, 18.4241, "redirect"));
     assert_eq!(res.attempts, 1);
+    assert_eq!(
+        provenance(&res),
+        ("short link → map centre", None, true),
+        "the link it led to has only an @ viewport centre"
+    );
     assert_eq!(
         found(&r.resolve(&server.url("/to-coords")).await).2,
         "redirect"
@@ -75,11 +98,20 @@ async fn map_pages_are_scraped() {
         (-26.2041, 28.0473, "scrape:center")
     );
     assert_eq!(
-        found(&r.resolve(&server.url("/page-og")).await),
-        (-29.8587, 31.0218, "scrape:og")
+        provenance(&r.resolve(&server.url("/to-page")).await),
+        ("map page", None, true),
+        "a page's map centre is approximate"
     );
+    let og = r.resolve(&server.url("/page-og")).await;
+    assert_eq!(found(&og), (-29.8587, 31.0218, "scrape:og"));
+    assert_eq!(provenance(&og), ("map page", None, false));
     let none = r.resolve(&server.url("/page-none")).await;
-    assert_eq!(reason(&none), "Could not extract coordinates from URL");
+    assert_eq!(
+        reason(&none),
+        "Could not extract coordinates from URL: the link and the page it leads to carry no \
+         coordinates and name no place"
+    );
+    assert_eq!(code(&none), "page_without_coordinates");
     assert_eq!(none.attempts, 1, "no coordinates is not worth a retry");
 }
 
@@ -89,11 +121,14 @@ async fn loops_and_long_chains_end_with_a_reason() {
     let r = resolver(&server);
     let looped = r.resolve(&server.url("/loop-a")).await;
     assert_eq!(reason(&looped), "Short link did not resolve: redirect loop");
+    assert_eq!(code(&looped), "redirect_loop");
     assert_eq!(looped.attempts, 1);
+    let long = r.resolve(&server.url("/chain/25")).await;
     assert_eq!(
-        reason(&r.resolve(&server.url("/chain/25")).await),
+        reason(&long),
         "Short link did not resolve: more than 10 redirects"
     );
+    assert_eq!(code(&long), "too_many_redirects");
 }
 
 #[tokio::test]
@@ -106,6 +141,7 @@ async fn slow_links_time_out_and_are_retried() {
         reason(&res),
         "Short link did not resolve: timeout after 0.5 s"
     );
+    assert_eq!(code(&res), "timeout");
     assert_eq!(res.attempts, 3);
     assert_eq!(server.hits("/slow"), 3);
     assert!(
@@ -121,6 +157,7 @@ async fn server_errors_are_retried_and_client_errors_are_not() {
     let r = resolver(&server);
     let res = r.resolve(&server.url("/fail")).await;
     assert_eq!(reason(&res), "Short link did not resolve: HTTP 503");
+    assert_eq!(code(&res), "http_error");
     assert_eq!((res.attempts, server.hits("/fail")), (3, 3));
 
     let flaky = r.resolve(&server.url("/flaky")).await;
@@ -140,6 +177,7 @@ async fn huge_bodies_are_not_read() {
         reason(&res),
         "Short link did not resolve: response larger than 1048576 bytes"
     );
+    assert_eq!(code(&res), "response_too_large");
 }
 
 #[tokio::test]
@@ -154,11 +192,13 @@ async fn internal_addresses_are_refused_on_every_hop() {
             server.other_addr.ip()
         )
     );
+    assert_eq!(code(&res), "internal_address");
     let res = r.resolve(&server.url("/to-localhost")).await;
     assert_eq!(
         reason(&res),
         "Short link did not resolve: refused: localhost resolves only to internal addresses"
     );
+    assert_eq!(code(&res), "internal_address");
     assert_eq!(
         server.hits("/page-center"),
         0,
@@ -191,11 +231,63 @@ async fn hosts_off_the_allow_list_are_never_fetched() {
         reason(&res),
         "Short link did not resolve: host goo.gl is not on the allow-list"
     );
+    assert_eq!(code(&res), "host_not_allowed");
     assert_eq!(res.attempts, 1);
+    let text = r.resolve("not a valid url").await;
     assert_eq!(
-        reason(&r.resolve("not a valid url").await),
-        "Could not extract coordinates from URL"
+        reason(&text),
+        "no coordinates, plus code or map link found in the cell"
     );
+    assert_eq!(code(&text), "no_coordinates");
+}
+
+#[tokio::test]
+async fn places_named_by_id_without_a_places_key_say_what_is_missing_and_are_not_fetched() {
+    let server = LinkServer::start().await;
+    let r = resolver(&server);
+    // /slow counts its hits (and would time out): a fetch would show.
+    for link in [
+        server.url("/slow?cid=14887290543960349143"),
+        server.url("/slow/data=!4m2!3m1!1s0x1ec6d0f1b1b1b1b1:0x2725ca255462e772"),
+        server.url("/slow?q=place_id:ChIJN1t_tDeuEmsRUsoyG83frY4"),
+    ] {
+        let res = r.resolve(&link).await;
+        assert_eq!(
+            reason(&res),
+            "needs a Places API key: the link names a place but carries no coordinates",
+            "{link}"
+        );
+        assert_eq!(code(&res), "place_without_coordinates", "{link}");
+        assert_eq!(res.attempts, 1, "{link}");
+    }
+    let short = r.resolve("CVX5C+2V Johannesburg").await;
+    assert_eq!(code(&short), "short_plus_code");
+    assert!(
+        reason(&short).starts_with("needs a Places API key: the short plus code CVX5C+2V"),
+        "{}",
+        reason(&short)
+    );
+    assert_eq!(server.hits("/slow"), 0, "nothing was fetched");
+}
+
+#[tokio::test]
+async fn with_a_places_key_a_short_plus_code_is_searched_as_written() {
+    let server = LinkServer::start().await;
+    let r = Resolver::new(
+        &Settings {
+            places_api_key: Some(PLACES_KEY.into()),
+            ..settings(&server)
+        },
+        None,
+    )
+    .unwrap();
+    let res = r.resolve("CVX5C+2V Johannesburg").await;
+    assert_eq!(
+        reason(&res),
+        "Place search failed: no place found for \"CVX5C+2V Johannesburg\""
+    );
+    assert_eq!(code(&res), "place_not_found");
+    assert_eq!(server.hits("/places"), 1);
 }
 
 #[tokio::test]
@@ -203,7 +295,12 @@ async fn place_names_are_searched_when_a_key_is_configured() {
     let server = LinkServer::start().await;
     let link = server.url("/maps/place/Polokwane+Mall");
     let without = resolver(&server).resolve(&link).await;
-    assert_eq!(reason(&without), "Could not extract coordinates from URL");
+    assert_eq!(
+        reason(&without),
+        "needs a Places API key: the link names a place (\"Polokwane Mall\") but carries no \
+         coordinates"
+    );
+    assert_eq!(code(&without), "places_not_configured");
     assert_eq!(server.hits("/places"), 0);
 
     let with_key = Resolver::new(
@@ -214,10 +311,9 @@ async fn place_names_are_searched_when_a_key_is_configured() {
         None,
     )
     .unwrap();
-    assert_eq!(
-        found(&with_key.resolve(&link).await),
-        (-23.8772, 29.4848, "places")
-    );
+    let hit = with_key.resolve(&link).await;
+    assert_eq!(found(&hit), (-23.8772, 29.4848, "places"));
+    assert_eq!(provenance(&hit), ("Places", None, false));
     let nowhere = with_key
         .resolve(&server.url("/maps/place/Nowhere+Land"))
         .await;
@@ -225,6 +321,7 @@ async fn place_names_are_searched_when_a_key_is_configured() {
         reason(&nowhere),
         "Place search failed: no place found for \"Nowhere Land\""
     );
+    assert_eq!(code(&nowhere), "place_not_found");
 
     let bad_key = Resolver::new(
         &Settings {
@@ -239,6 +336,7 @@ async fn place_names_are_searched_when_a_key_is_configured() {
         reason(&denied),
         "Place search failed: place search: REQUEST_DENIED (The provided API key is invalid.)"
     );
+    assert_eq!(code(&denied), "place_search_failed");
 }
 
 #[tokio::test]
@@ -365,6 +463,7 @@ async fn the_places_key_never_reaches_a_reason_or_a_log_line() {
         ),
     ] {
         let res = with_secret_key(&server, places).resolve(&link).await;
+        assert_eq!(code(&res), "place_search_failed", "{want}");
         let reason = reason(&res);
         assert!(reason.starts_with(want), "{want:?}: {reason}");
         assert!(!reason.contains(SECRET_KEY), "the key leaked: {reason}");
@@ -398,8 +497,8 @@ async fn results_are_cached(cache: Arc<dyn LinkCache>) {
     r.resolve(&server.url("/gone")).await;
     let again = r.resolve(&server.url("/gone")).await;
     assert_eq!(
-        (again.cached, reason(&again)),
-        (true, "Short link did not resolve: HTTP 404")
+        (again.cached, reason(&again), code(&again)),
+        (true, "Short link did not resolve: HTTP 404", "http_error")
     );
     assert_eq!(server.hits("/gone"), 1);
     r.resolve(&server.url("/fail")).await;

@@ -1,7 +1,9 @@
-//! `maplink-worker convert INPUT [-o OUTPUT] [--config FILE]`: the coordinates job run
-//! locally on one file, with no queue — what `python map_converter.py in.xlsx out.xlsx`
-//! did for scripts. A progress bar on stderr (when it is a terminal), a summary at the
-//! end, and a non-zero exit with a clear message on bad input.
+//! `maplink-worker convert INPUT [-o OUTPUT] [--details] [--config FILE]`: the
+//! coordinates job run locally on one file, with no queue — what `python
+//! map_converter.py in.xlsx out.xlsx` did for scripts. `--details` adds the `Source`,
+//! `Precision` and `Check` columns. A progress bar on stderr (when it is a terminal), a
+//! summary at the end (with the region names the check did not know), and a non-zero
+//! exit with a clear message on bad input.
 
 use std::{
     io::{IsTerminal, Write},
@@ -19,23 +21,27 @@ use crate::{
     resolve::Resolver,
 };
 
-const USAGE: &str = "usage: maplink-worker convert INPUT [-o OUTPUT] [--config FILE]";
+const USAGE: &str = "usage: maplink-worker convert INPUT [-o OUTPUT] [--details] [--config FILE]";
 
 struct Args {
     input: PathBuf,
     output: Option<PathBuf>,
     config: Option<PathBuf>,
+    /// Add the `Source`, `Precision` and `Check` columns.
+    details: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut input = None;
     let mut output = None;
     let mut config = None;
+    let mut details = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "-o" | "--output" => output = Some(PathBuf::from(it.next().ok_or("-o needs a file")?)),
             "--config" => config = Some(PathBuf::from(it.next().ok_or("--config needs a file")?)),
+            "--details" => details = true,
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             s if input.is_none() => input = Some(PathBuf::from(s)),
@@ -46,6 +52,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         input: input.ok_or("INPUT is missing")?,
         output,
         config,
+        details,
     })
 }
 
@@ -139,6 +146,7 @@ async fn run(args: &Args) -> Result<(), String> {
         concurrency: settings.resolve_concurrency,
         row_delay: Duration::from_millis(settings.row_delay_ms),
         limits: settings.sheet_limits(),
+        details: args.details,
     };
     let signals = Arc::new(RunSignals::default());
     let started = Instant::now();
@@ -192,6 +200,27 @@ async fn run(args: &Args) -> Result<(), String> {
         c.skipped,
         started.elapsed().as_secs_f64()
     );
+    let unknown = &converted.filled.unknown_regions;
+    if !unknown.is_empty() {
+        eprintln!(
+            "{}",
+            crate::jobs::row_events::unknown_regions_message(unknown)
+        );
+    }
+    let outside = converted
+        .filled
+        .rows
+        .iter()
+        .filter(|r| r.check.is_some())
+        .count();
+    if outside > 0 {
+        let hint = if args.details {
+            "see the Check column"
+        } else {
+            "run with --details for a Check column"
+        };
+        eprintln!("{outside} rows have a point outside the region they name ({hint})");
+    }
     for path in written {
         eprintln!("wrote {path}");
     }
@@ -222,8 +251,13 @@ mod tests {
         assert!(parse_args(&words("a.xlsx --fast")).is_err());
         let a = parse_args(&words("a.xlsx -o b.xlsx")).unwrap();
         assert_eq!(
-            (a.input, a.output),
-            (PathBuf::from("a.xlsx"), Some(PathBuf::from("b.xlsx")))
+            (a.input, a.output, a.details),
+            (
+                PathBuf::from("a.xlsx"),
+                Some(PathBuf::from("b.xlsx")),
+                false
+            )
         );
+        assert!(parse_args(&words("--details a.xlsx")).unwrap().details);
     }
 }

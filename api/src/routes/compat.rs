@@ -112,7 +112,7 @@ async fn process(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
-    let started = svc::process(&state, &who, id)
+    let started = svc::process(&state, &who, id, false)
         .await
         .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
     let accepted = || {
@@ -172,7 +172,7 @@ async fn process_stream(
         SessionStatus::Queued => latest_event_id(&state, id).await?,
         _ => {
             let after = latest_event_id(&state, id).await?;
-            match svc::process(&state, &who, id).await {
+            match svc::process(&state, &who, id, false).await {
                 // Another request started it in between: join that run.
                 Ok(_) | Err(ApiError::Conflict { .. }) => after,
                 Err(e) => return Err(seed_errors(e, StatusCode::BAD_REQUEST)),

@@ -256,8 +256,9 @@ async fn retry_one(state: &AppState, store: &dyn JobStore, dead: &DeadJob) -> Ap
         StartRun::Busy(_) => return Ok(Retry::Refused(Refusal::SessionBusy)),
         StartRun::Missing => return Ok(Retry::Refused(Refusal::SessionGone)),
     };
-    let payload = serde_json::to_string(&ConvertJob::new(id, session.attempt))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The new run asks for what the dead one asked for (the details columns).
+    let job = ConvertJob::new(id, session.attempt).with_details(old.details);
+    let payload = serde_json::to_string(&job).map_err(|e| ApiError::Internal(e.to_string()))?;
     match store
         .requeue_dead(&dead.task_id, (&task_id, &payload))
         .await

@@ -4,6 +4,7 @@
 //! and [`documented_routes`] what this document describes; a test holds them equal.
 
 use axum::{Json, Router, http::Method, routing::get};
+use maplink::domain::{provenance, reason_code};
 use serde_json::{Value, json};
 
 use crate::state::AppState;
@@ -46,6 +47,15 @@ pub fn documented_routes() -> Vec<(String, String)> {
     }
     routes.sort();
     routes
+}
+
+/// An `enum` for a nullable string: OpenAPI 3.0 admits `null` only when the list has it.
+fn nullable_enum(values: Vec<String>) -> Value {
+    values
+        .into_iter()
+        .map(Value::String)
+        .chain([Value::Null])
+        .collect()
 }
 
 fn error(description: &str) -> Value {
@@ -271,8 +281,10 @@ pub fn document() -> Value {
                 "post": {
                     "operationId": "processSession",
                     "summary": "Queue the coordinates job",
+                    "parameters": [{ "name": "details", "in": "query", "description": "Add the `Source`, `Precision` and `Check` columns to the output sheet, after the output columns", "schema": { "type": "boolean", "default": false } }],
                     "responses": session_errors(json!({
                         "202": session("Queued"),
+                        "400": error("Malformed id, or details is not true or false (`invalid_query`)"),
                         "409": error("Already queued or processing"), "429": retry_later("Too many processing requests"),
                         "503": retry_later("The store or the queue is unreachable (`unavailable`)")
                     }))
@@ -381,10 +393,18 @@ pub fn document() -> Value {
                 "preview_data": { "type": "array", "items": { "type": "object", "additionalProperties": {
                     "description": "The cell as read: text, a number or a boolean; null when blank",
                     "nullable": true, "anyOf": [{ "type": "string" }, { "type": "number" }, { "type": "boolean" }] } } } } } ] },
-            "Row": { "type": "object", "required": ["row", "name", "status", "reason", "lng", "lat", "attempts", "method", "link", "message"], "properties": {
+            "Row": { "type": "object", "required": ["row", "name", "status", "reason", "lng", "lat", "attempts", "method", "link", "message",
+                    "code", "source", "precision_m", "approximate", "check"], "properties": {
                 "row": { "type": "integer", "minimum": 1 }, "name": { "type": "string" }, "status": { "type": "string", "enum": ["success", "failed", "skipped"] },
                 "reason": { "type": "string", "nullable": true }, "lng": { "type": "number", "nullable": true }, "lat": { "type": "number", "nullable": true },
-                "attempts": { "type": "integer", "minimum": 0 }, "method": { "type": "string", "nullable": true }, "link": { "type": "string" }, "message": { "type": "string" } } },
+                "attempts": { "type": "integer", "minimum": 0 }, "method": { "type": "string", "nullable": true }, "link": { "type": "string" }, "message": { "type": "string" },
+                "code": { "type": "string", "nullable": true, "enum": nullable_enum(reason_code::all().map(str::to_owned).collect()),
+                    "description": "Stable code of the reason a row failed or was skipped (the README's reasons table); null on success" },
+                "source": { "type": "string", "nullable": true, "enum": nullable_enum(provenance::all()),
+                    "description": "How the point was found; null unless the row succeeded" },
+                "precision_m": { "type": "number", "nullable": true, "minimum": 0, "description": "How precise the point is, in metres (two significant figures), where its form implies one" },
+                "approximate": { "type": "boolean", "description": "The point is a map's viewport centre, which may be far from the place" },
+                "check": { "type": "string", "nullable": true, "description": "The region check's warning: the point is outside the region the row's Region or Country names" } } },
             "RowsPage": { "type": "object", "required": ["total", "offset", "limit", "rows"], "properties": {
                 "total": { "type": "integer", "minimum": 0 }, "offset": { "type": "integer", "minimum": 0 }, "limit": { "type": "integer", "minimum": 1, "maximum": 1000 },
                 "rows": { "type": "array", "items": { "$ref": "#/components/schemas/Row" } } } },
@@ -401,7 +421,7 @@ pub fn document() -> Value {
             "Event": { "type": "object", "description": "One server-sent event", "required": ["id", "data"], "properties": {
                 "id": { "type": "string", "description": "Resume after it with Last-Event-ID or ?after=" },
                 "event": { "type": "string", "enum": ["message"], "description": "Always the default: the kind is the data's `type`" },
-                "data": { "type": "string", "description": "JSON: `{\"type\": \"start\" | \"progress\" | \"log\" | \"complete\" | \"error\", …}`" } } }
+                "data": { "type": "string", "description": "JSON: `{\"type\": \"start\" | \"progress\" | \"log\" | \"complete\" | \"error\", …}`. A `log` about a row carries its `row` and a `code`: the reason's for a failed row, `outside_region` for a point outside its region; `unknown_region` (with `regions`) lists once the region names the check does not know." } } }
             }
         }
     });

@@ -101,12 +101,23 @@ async fn show(
     Ok(Json(view(&state, &session)))
 }
 
+#[derive(serde::Deserialize)]
+struct ProcessQuery {
+    /// Add the `Source`, `Precision` and `Check` columns to the output sheet.
+    #[serde(default)]
+    details: bool,
+}
+
 async fn process(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
+    query: Result<Query<ProcessQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let session = svc::process(&state, &who, parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    let Query(query) = query
+        .map_err(|_| ApiError::bad_request("invalid_query", "details must be true or false"))?;
+    let session = svc::process(&state, &who, id, query.details).await?;
     Ok((StatusCode::ACCEPTED, Json(view(&state, &session))).into_response())
 }
 

@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod results;
+pub mod row_views;
 pub mod sessions;
 pub mod sheet_work;
 pub mod upload;

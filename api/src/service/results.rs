@@ -12,12 +12,14 @@ use maplink::{
     files::SessionFile,
     sheet,
 };
-use serde::Serialize;
 
 use crate::{
     error::{ApiError, ApiResult},
     service::blocking,
-    service::sessions::NOT_PROCESSED,
+    service::{
+        row_views::{RowView, SeedRowView},
+        sessions::NOT_PROCESSED,
+    },
     state::AppState,
 };
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -26,23 +28,6 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 pub const MAX_INLINE_ROWS: usize = 10_000;
 /// About how many bytes of cell text the inline rows may carry.
 pub const MAX_INLINE_BYTES: usize = 8 * 1024 * 1024;
-
-/// One per-row log entry as the API shows it: the stored fields plus the Comments text.
-#[derive(Debug, Serialize)]
-pub struct RowView {
-    #[serde(flatten)]
-    pub row: RowOutcome,
-    pub message: String,
-}
-
-impl From<RowOutcome> for RowView {
-    fn from(row: RowOutcome) -> Self {
-        Self {
-            message: row.comment(),
-            row,
-        }
-    }
-}
 
 async fn ensure_processed(state: &AppState, session: &Session) -> ApiResult<()> {
     if session.status != maplink::domain::SessionStatus::Completed
@@ -94,7 +79,7 @@ pub async fn page(
 }
 
 pub struct Full {
-    pub processing_log: Vec<RowView>,
+    pub processing_log: Vec<SeedRowView>,
     pub processed_data: Vec<serde_json::Map<String, serde_json::Value>>,
     pub processed_columns: Vec<String>,
 }
@@ -121,7 +106,7 @@ pub async fn full(state: &AppState, session: &Session) -> ApiResult<Full> {
         })
         .await?;
     Ok(Full {
-        processing_log: log,
+        processing_log: log.into_iter().map(SeedRowView::from).collect(),
         processed_data,
         processed_columns,
     })

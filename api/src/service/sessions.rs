@@ -80,7 +80,14 @@ async fn stuck_job(state: &AppState, s: &Session) -> Option<String> {
 
 /// Queues a new run. Conflicts while a run is queued or processing (unless the queued
 /// run's job was lost).
-pub async fn process(state: &AppState, who: &Submitter, id: SessionId) -> ApiResult<Session> {
+/// Starts a run of a session and queues its job; `details` asks for the `Source`,
+/// `Precision` and `Check` columns (carried by the job: see `ConvertJob::details`).
+pub async fn process(
+    state: &AppState,
+    who: &Submitter,
+    id: SessionId,
+    details: bool,
+) -> ApiResult<Session> {
     check_visible(state, who, id).await?;
     let task_id = new_task_id();
     let session = match state.sessions.start_run(id, &task_id, None).await? {
@@ -104,7 +111,10 @@ pub async fn process(state: &AppState, who: &Submitter, id: SessionId) -> ApiRes
     };
     if let Err(e) = state
         .producer
-        .enqueue(ConvertJob::new(id, session.attempt), &task_id)
+        .enqueue(
+            ConvertJob::new(id, session.attempt).with_details(details),
+            &task_id,
+        )
         .await
     {
         abandon_unqueued_run(state, id, session.attempt).await;

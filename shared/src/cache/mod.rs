@@ -21,10 +21,21 @@ pub enum CachedLink {
         lat: f64,
         lng: f64,
         method: String,
+        /// How the point was found (`short link → place pin`, `map page`, `Places`);
+        /// absent in entries written before sources existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        precision_m: Option<f64>,
+        #[serde(default)]
+        approximate: bool,
     },
-    /// Nothing to find (not a transient failure); the reason shown to users.
+    /// Nothing to find (not a transient failure); the reason shown to users, and its
+    /// stable code (absent in entries written before codes existed).
     NotFound {
         reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     /// What an address search found, under a `geocode:` key. A variant of its own, so
     /// that a link cell whose text happens to spell such a key is never answered with

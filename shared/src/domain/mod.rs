@@ -1,7 +1,10 @@
-//! Domain types: session ids, sessions and their status machine, per-row outcomes.
+//! Domain types: session ids, sessions and their status machine, per-row outcomes
+//! with their reason codes and provenance.
 
 mod id;
 mod outcome;
+pub mod provenance;
+pub mod reason_code;
 mod session;
 
 pub use id::SessionId;

@@ -1,5 +1,9 @@
 //! The outcome of one data row of a sheet, as written to the Comments column and to the
 //! per-row log (`rows.jsonl`).
+//!
+//! The fields added after the first release (`code`, `source`, `precision_m`,
+//! `approximate`, `check`) are left out of a log line when absent, and read as absent
+//! from lines written before them.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +28,10 @@ impl RowStatus {
 pub const SUCCESS_COMMENT: &str = "Success";
 pub const SKIPPED_COMMENT: &str = "Skipped: No map link provided";
 
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 /// One line of a session's per-row log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RowOutcome {
@@ -42,6 +50,24 @@ pub struct RowOutcome {
     pub method: Option<String>,
     /// The link, cut to 50 characters + `...` (the original app's log format).
     pub link: String,
+    /// The stable code of the reason a row failed or was skipped
+    /// ([`reason_code`](super::reason_code)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// How the point was found, in words ([`provenance`](super::provenance)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// How precise the point is, in metres (two significant figures), where its form
+    /// implies one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_m: Option<f64>,
+    /// The point is a map's viewport centre, which may be far from the place.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub approximate: bool,
+    /// The region check's warning: the point is outside the region the row names. A
+    /// successful row stays successful.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
 }
 
 impl RowOutcome {

@@ -122,6 +122,45 @@ impl OutputColumns {
     }
 }
 
+/// The optional details columns, in order: how each point was found, how precise it
+/// is, and the region check's warning.
+pub const DETAIL_COLUMN_NAMES: [&str; 3] = ["Source", "Precision", "Check"];
+
+/// Where the details columns go, when a run asks for them: a column whose header is
+/// already `Source`, `Precision` or `Check` (trimmed, case-insensitive: a processed
+/// sheet run again) is reused, as the coordinate and Comments columns are; the others
+/// are appended after the last header cell, which by then is the output columns'.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetailColumns {
+    pub source: usize,
+    pub precision: usize,
+    pub check: usize,
+    /// Headers to add at the end of the header row, in order, with their columns.
+    pub appended: Vec<(usize, &'static str)>,
+}
+
+impl DetailColumns {
+    pub fn for_header(header: &[Cell]) -> Self {
+        let mut next = header.len();
+        let mut appended = Vec::new();
+        let mut pick = |name: &'static str| {
+            position(header, &[name.to_lowercase().as_str()]).unwrap_or_else(|| {
+                let at = next;
+                next += 1;
+                appended.push((at, name));
+                at
+            })
+        };
+        let [source, precision, check] = DETAIL_COLUMN_NAMES.map(&mut pick);
+        Self {
+            source,
+            precision,
+            check,
+            appended,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +220,19 @@ mod tests {
 
         let o = OutputColumns::for_header(&header(&["Maps"]));
         assert_eq!(o.appended, vec![(1, "LONG"), (2, "LATTs"), (3, "Comments")]);
+    }
+
+    #[test]
+    fn detail_columns_are_appended_or_reused() {
+        let d = DetailColumns::for_header(&header(&["Maps", "LONG", "LATTs", "Comments"]));
+        assert_eq!((d.source, d.precision, d.check), (4, 5, 6));
+        assert_eq!(
+            d.appended,
+            vec![(4, "Source"), (5, "Precision"), (6, "Check")]
+        );
+
+        let d = DetailColumns::for_header(&header(&["Maps", " check ", "Comments", "SOURCE"]));
+        assert_eq!((d.source, d.precision, d.check), (3, 4, 1));
+        assert_eq!(d.appended, vec![(4, "Precision")]);
     }
 }

@@ -17,7 +17,7 @@ mod write;
 mod zip_guard;
 
 pub use cell::Cell;
-pub use columns::{Columns, OutputColumns, find_columns};
+pub use columns::{Columns, DETAIL_COLUMN_NAMES, DetailColumns, OutputColumns, find_columns};
 pub use limits::{Limits, XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, mib, thousands};
 pub use preview::{PREVIEW_ROWS, Preview, as_json, column_names, preview, shorten};
 pub use read::read;

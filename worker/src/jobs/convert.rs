@@ -20,7 +20,7 @@ use serde_json::json;
 use maplink::{
     Error,
     domain::{Counts, FileFormat, RowStatus, SessionId, SessionStatus},
-    events::{EventKind, EventLog, truncate},
+    events::{EventKind, EventLog},
     files::SessionFile,
     jobs::ConvertJob,
     ops::ResolutionCount,
@@ -31,6 +31,7 @@ use crate::{
     heartbeat::{self, RunSignals},
     jobs::{
         pipeline::{self, blocking},
+        row_events,
         rows::Filled,
     },
     progress::{self, emit},
@@ -105,20 +106,24 @@ pub async fn run(state: &WorkerState, job: &ConvertJob, delivery: u32) -> Result
         state.settings.heartbeat_interval(),
         signals.clone(),
     );
-    let result = convert_files(state, id, session.format, &signals).await;
+    let result = convert_files(state, id, session.format, job.details, &signals).await;
     // Waits for a progress event being stored, so none lands after the ending.
     reporter.finish().await;
-    let (status, counts, error, rows) = match result {
-        Ok(Some(filled)) => (SessionStatus::Completed, filled.counts, None, filled.rows),
+    let (status, error, filled) = match result {
+        Ok(Some(filled)) => (SessionStatus::Completed, None, filled),
         Ok(None) => return Ok(Outcome::Gone),
         Err(e) if !e.is_transient() => (
             SessionStatus::Failed,
-            Counts::default(),
             Some(e.to_string()),
-            Vec::new(),
+            Filled {
+                counts: Counts::default(),
+                rows: Vec::new(),
+                unknown_regions: Vec::new(),
+            },
         ),
         Err(e) => return Err(e),
     };
+    let counts = filled.counts;
     // A run already known to be stale (the session moved on while it worked) leaves
     // no ending in the log; the conditional update below stays the authority.
     match state.sessions.get(id).await? {
@@ -127,7 +132,7 @@ pub async fn run(state: &WorkerState, job: &ConvertJob, delivery: u32) -> Result
         None => return Ok(Outcome::Gone),
     }
     match &error {
-        None => tell_completed(events, id, job.run, total, counts, &rows).await?,
+        None => tell_completed(events, id, job.run, total, &filled).await?,
         Some(reason) => {
             progress::emit_final(
                 events,
@@ -155,7 +160,7 @@ pub async fn run(state: &WorkerState, job: &ConvertJob, delivery: u32) -> Result
         None => {
             tracing::info!(session = %id, successful = counts.successful, failed = counts.failed,
                 skipped = counts.skipped, "job completed");
-            record_methods(state, &rows).await;
+            record_methods(state, &filled.rows).await;
             Outcome::Completed(counts)
         }
         Some(reason) => {
@@ -165,49 +170,23 @@ pub async fn run(state: &WorkerState, job: &ConvertJob, delivery: u32) -> Result
     })
 }
 
-/// The ending of a completed run: the final count, the failed rows (a limited
-/// number), the summary and `complete`, in that order.
+/// The ending of a completed run: the final count, the failed rows and the region
+/// check's warnings ([`row_events`]), the summary and `complete`, in that order.
 async fn tell_completed(
     events: &dyn EventLog,
     id: SessionId,
     run: u32,
     total: u64,
-    counts: Counts,
-    rows: &[maplink::domain::RowOutcome],
+    filled: &Filled,
 ) -> Result<(), Error> {
+    let (counts, rows) = (filled.counts, filled.rows.as_slice());
     let mut last = progress::progress_fields(total, total, rows.last().map(|r| r.name.clone()));
     last["successful"] = counts.successful.into();
     last["failed"] = counts.failed.into();
     last["skipped"] = counts.skipped.into();
     emit(events, id, EventKind::Progress, last).await;
-    let failed = rows.iter().filter(|r| r.status == RowStatus::Failed);
-    for row in failed.take(MAX_ROW_LOGS) {
-        log(
-            events,
-            id,
-            "warning",
-            // A short name, so that the reason fits in the event's text limit.
-            format!(
-                "Row {} ({}): {}",
-                row.row,
-                truncate(&row.name, ROW_NAME_CHARS),
-                row.comment()
-            ),
-        )
-        .await;
-    }
-    if counts.failed as usize > MAX_ROW_LOGS {
-        log(
-            events,
-            id,
-            "warning",
-            format!(
-                "… and {} more failed rows (download the failed rows)",
-                counts.failed as usize - MAX_ROW_LOGS
-            ),
-        )
-        .await;
-    }
+    row_events::tell_failed(events, id, rows).await;
+    row_events::tell_checks(events, id, rows, &filled.unknown_regions).await;
     log(
         events,
         id,
@@ -254,20 +233,8 @@ async fn record_methods(state: &WorkerState, rows: &[maplink::domain::RowOutcome
     }
 }
 
-/// Failed rows reported one by one in the event log; the rest are summarised.
-const MAX_ROW_LOGS: usize = 100;
-
-/// The longest row name quoted in a row's log message.
-const ROW_NAME_CHARS: usize = 60;
-
 async fn log(events: &dyn EventLog, id: SessionId, level: &str, message: String) {
-    emit(
-        events,
-        id,
-        EventKind::Log,
-        json!({ "level": level, "message": message }),
-    )
-    .await;
+    row_events::log(events, id, level, message, serde_json::Value::Null).await;
 }
 
 /// Marks a session's run failed (used when attempts are exhausted, by delivery
@@ -307,6 +274,7 @@ async fn convert_files(
     state: &WorkerState,
     id: SessionId,
     format: FileFormat,
+    details: bool,
     signals: &Arc<RunSignals>,
 ) -> Result<Option<Filled>, Error> {
     let bytes = state
@@ -319,6 +287,7 @@ async fn convert_files(
         concurrency: state.settings.resolve_concurrency,
         row_delay: Duration::from_millis(state.settings.row_delay_ms),
         limits: state.settings.sheet_limits(),
+        details,
     };
     let Some(converted) = pipeline::convert(bytes, format, &opts, signals).await? else {
         return Ok(None);

@@ -16,14 +16,13 @@ use std::{
 
 use futures::StreamExt;
 use maplink::{
-    domain::RowOutcome,
-    links::Coordinates,
+    domain::{RowOutcome, provenance, reason_code},
     sheet::{Cell, Columns, Sheet},
 };
 
 use crate::{
     heartbeat::RunSignals,
-    jobs::rows::Plan,
+    jobs::rows::{Plan, Point},
     resolve::{Geocoded, Resolver},
 };
 
@@ -134,11 +133,13 @@ pub async fn search_all(
     Some(answers)
 }
 
-/// The point an answer gives a row, with its method (`geocode`, `geocode+cache`); on
-/// a failure, the row's reason instead. Sets the row's attempts either way.
-pub fn found(outcome: &mut RowOutcome, answer: Option<&Geocoded>) -> Option<(Coordinates, String)> {
+/// The point an answer gives a row, with its method (`geocode`, `geocode+cache`), the
+/// source `address search` and the result's size as its precision; on a failure, the
+/// row's reason and code instead. Sets the row's attempts either way.
+pub fn found(outcome: &mut RowOutcome, answer: Option<&Geocoded>) -> Option<Point> {
     let Some(answer) = answer else {
         outcome.reason = Some("the address was not searched".into());
+        outcome.code = Some(reason_code::NOT_LOOKED_UP.to_owned());
         return None;
     };
     outcome.attempts = answer.attempts;
@@ -149,10 +150,17 @@ pub fn found(outcome: &mut RowOutcome, answer: Option<&Geocoded>) -> Option<(Coo
             } else {
                 "geocode"
             };
-            Some((place.coordinates, method.into()))
+            Some(Point {
+                coordinates: place.coordinates,
+                method: method.into(),
+                source: provenance::ADDRESS_SEARCH.into(),
+                precision_m: place.precision_m,
+                approximate: false,
+            })
         }
         Err(failure) => {
             outcome.reason = Some(failure.to_string());
+            outcome.code = Some(failure.code().to_owned());
             None
         }
     }
@@ -162,7 +170,7 @@ pub fn found(outcome: &mut RowOutcome, answer: Option<&Geocoded>) -> Option<(Coo
 mod tests {
     use std::time::Duration;
 
-    use maplink::{domain::RowStatus, sheet::find_columns};
+    use maplink::{domain::RowStatus, links::Coordinates, sheet::find_columns};
 
     use super::*;
     use crate::{

@@ -3,6 +3,9 @@
 
 pub mod cleanup;
 pub mod convert;
+pub mod detail_columns;
 pub mod geocode_rows;
 pub mod pipeline;
+pub mod region_check;
+pub mod row_events;
 pub mod rows;

@@ -1,5 +1,7 @@
 //! The conversion itself, shared by the queued job and the one-shot CLI: bytes of a
-//! sheet in, the filled-in sheet (and its failed/skipped subsets) out.
+//! sheet in, the filled-in sheet (and its failed/skipped subsets) out, each row
+//! checked against its region ([`region_check`]) and, when asked, with the details
+//! columns ([`detail_columns`]).
 //!
 //! Reading, planning, applying and writing are CPU work and run on blocking threads
 //! (on an apalis worker's future they would stall every other job of the worker and
@@ -22,7 +24,9 @@ use maplink::{
 use crate::{
     heartbeat::RunSignals,
     jobs::{
+        detail_columns,
         geocode_rows::{self, AddressSearch},
+        region_check,
         rows::{self, Filled, Plan},
     },
     resolve::{Resolution, Resolver},
@@ -36,6 +40,8 @@ pub struct Options {
     pub row_delay: Duration,
     /// What one workbook may ask the job to hold.
     pub limits: sheet::Limits,
+    /// Add the `Source`, `Precision` and `Check` columns.
+    pub details: bool,
 }
 
 #[derive(Debug)]
@@ -89,8 +95,13 @@ pub async fn convert(
         return Ok(None);
     };
 
+    let details = opts.details;
     let converted = blocking(move || {
-        let filled = rows::apply(book.first_mut(), &cols, &plans, &online, &geocoded);
+        let mut filled = rows::apply(book.first_mut(), &cols, &plans, &online, &geocoded);
+        filled.unknown_regions = region_check::check_rows(book.first(), &mut filled.rows);
+        if details {
+            detail_columns::write(book.first_mut(), &filled.rows);
+        }
         let mut subset = |status: RowStatus| {
             book.write_only_rows(|i| filled.rows.get(i).is_some_and(|r| r.status == status))
         };

@@ -2,16 +2,21 @@
 //! [`plan`] decides each row from its cell alone (blank → skipped, or an address search
 //! when that is on, parsed → success, refused → failed, anything else → needs the
 //! network), and [`apply`] writes every
-//! row's outcome into the output columns once the online answers are in.
+//! row's outcome into the output columns once the online answers are in: the point,
+//! how it was found and how precise it is ([`Point`]), or the reason and its code.
 //!
 //! Counts always add up to the number of data rows, and no cell outside the three
-//! output columns is touched.
+//! output columns (and the details columns, when asked for) is touched.
 
 use std::{collections::HashMap, sync::atomic::Ordering, thread, time::Duration};
 
 use maplink::{
-    domain::{Counts, RowOutcome, RowStatus},
-    links::{self, Parsed},
+    domain::{
+        Counts, RowOutcome, RowStatus,
+        provenance::round_metres,
+        reason_code::{self, NO_LINK},
+    },
+    links::{self, Coordinates, ParseError, Parsed},
     sheet::{Cell, Columns, OutputColumns, Sheet},
 };
 
@@ -27,7 +32,7 @@ pub enum Plan {
     Skip,
     Parsed(Parsed),
     /// The parser refused the link for good (out of range, malformed number).
-    Refused(String),
+    Refused(ParseError),
     /// Only the network tier can tell; the trimmed link.
     Online(String),
     /// No link, but an address search may place the row; the search text.
@@ -38,6 +43,33 @@ pub enum Plan {
 pub struct Filled {
     pub counts: Counts,
     pub rows: Vec<RowOutcome>,
+    /// Region names the region check did not know, each once, in the order first
+    /// seen (filled by the check, after [`apply`]).
+    pub unknown_regions: Vec<String>,
+}
+
+/// Where a row's point came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    pub coordinates: Coordinates,
+    /// For the ops counts: `parse:<pattern>`, `redirect`, `geocode+cache`, ….
+    pub method: String,
+    /// For people: `place pin`, `short link → map centre`, `address search`, ….
+    pub source: String,
+    pub precision_m: Option<f64>,
+    pub approximate: bool,
+}
+
+impl Point {
+    fn parsed(p: &Parsed) -> Self {
+        Self {
+            coordinates: p.coordinates,
+            method: format!("parse:{}", p.pattern.as_str()),
+            source: p.pattern.source().to_owned(),
+            precision_m: p.precision_m,
+            approximate: p.pattern.is_approximate(),
+        }
+    }
 }
 
 /// The run was cancelled (session deleted or superseded) part-way.
@@ -68,7 +100,7 @@ pub fn plan(
             match links::parse(&text) {
                 Ok(parsed) => Plan::Parsed(parsed),
                 Err(e) if e.may_resolve_online() => Plan::Online(text.trim().to_owned()),
-                Err(e) => Plan::Refused(e.to_string()),
+                Err(e) => Plan::Refused(e),
             }
         };
         if !matches!(plan, Plan::Online(_) | Plan::Geocode(_)) {
@@ -86,7 +118,7 @@ pub fn plan(
     Ok(plans)
 }
 
-fn set(row: &mut Vec<Cell>, col: usize, value: Cell) {
+pub(crate) fn set(row: &mut Vec<Cell>, col: usize, value: Cell) {
     if row.len() <= col {
         row.resize(col + 1, Cell::Empty);
     }
@@ -124,50 +156,66 @@ pub fn apply(
             attempts: 1,
             method: None,
             link: RowOutcome::shorten_link(cell(cols.map).trim()),
+            code: None,
+            source: None,
+            precision_m: None,
+            approximate: false,
+            check: None,
         };
         let found = match plan {
             Plan::Skip => {
                 outcome.status = RowStatus::Skipped;
                 outcome.attempts = 0;
+                outcome.code = Some(NO_LINK.to_owned());
                 None
             }
-            Plan::Parsed(p) => Some((p.coordinates, format!("parse:{}", p.pattern.as_str()))),
-            Plan::Refused(reason) => {
-                outcome.reason = Some(reason.clone());
+            Plan::Parsed(p) => Some(Point::parsed(p)),
+            Plan::Refused(e) => {
+                outcome.reason = Some(e.to_string());
+                outcome.code = Some(e.code().to_owned());
                 None
             }
             Plan::Online(link) => match online.get(link) {
                 Some(res) => {
                     outcome.attempts = res.attempts;
                     match &res.result {
-                        Ok(f) => {
-                            let method = if res.cached {
+                        Ok(f) => Some(Point {
+                            coordinates: f.coordinates,
+                            method: if res.cached {
                                 format!("{}+cache", f.method)
                             } else {
                                 f.method.clone()
-                            };
-                            Some((f.coordinates, method))
-                        }
+                            },
+                            source: f.source.clone(),
+                            precision_m: f.precision_m,
+                            approximate: f.approximate,
+                        }),
                         Err(reason) => {
-                            outcome.reason = Some(reason.clone());
+                            outcome.reason = Some(reason.text.clone());
+                            outcome.code = Some(reason.code.to_owned());
                             None
                         }
                     }
                 }
                 None => {
                     outcome.reason = Some("the link was not looked up".into());
+                    outcome.code = Some(reason_code::NOT_LOOKED_UP.to_owned());
                     None
                 }
             },
             Plan::Geocode(query) => geocode_rows::found(&mut outcome, geocoded.get(query)),
         };
-        if let Some((c, method)) = found {
+        if let Some(point) = found {
+            let c = point.coordinates;
             set(row, out.lng, Cell::Number(c.lng));
             set(row, out.lat, Cell::Number(c.lat));
             outcome.status = RowStatus::Success;
             outcome.lng = Some(c.lng);
             outcome.lat = Some(c.lat);
-            outcome.method = Some(method);
+            outcome.method = Some(point.method);
+            outcome.source = Some(point.source);
+            outcome.precision_m = point.precision_m.and_then(round_metres);
+            outcome.approximate = point.approximate;
         }
         match outcome.status {
             RowStatus::Success => counts.successful += 1,
@@ -177,7 +225,11 @@ pub fn apply(
         set(row, out.comments, Cell::Text(outcome.comment()));
         log.push(outcome);
     }
-    Filled { counts, rows: log }
+    Filled {
+        counts,
+        rows: log,
+        unknown_regions: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -185,7 +237,7 @@ mod tests {
     use maplink::{domain::SKIPPED_COMMENT, links::Coordinates, sheet::find_columns};
 
     use super::*;
-    use crate::resolve::Found;
+    use crate::resolve::{Found, Reason};
 
     fn text(s: &str) -> Cell {
         Cell::Text(s.to_owned())
@@ -236,7 +288,7 @@ mod tests {
         assert_eq!(plans[2], Plan::Online("not a valid url".into()));
         assert_eq!(
             plans[3],
-            Plan::Refused("Invalid latitude: 100.0 (must be between -90 and 90)".into())
+            Plan::Refused(ParseError::LatitudeOutOfRange(100.0))
         );
         assert_eq!(plans[4], Plan::Online("https://goo.gl/maps/ok".into()));
         assert_eq!(
@@ -255,7 +307,10 @@ mod tests {
             (
                 "not a valid url".to_owned(),
                 Resolution {
-                    result: Err("Could not extract coordinates from URL".into()),
+                    result: Err(Reason::new(
+                        "no_coordinates",
+                        "Could not extract coordinates from URL",
+                    )),
                     attempts: 1,
                     cached: false,
                 },
@@ -266,6 +321,9 @@ mod tests {
                     result: Ok(Found {
                         coordinates: Coordinates::new(-33.9, 18.4).unwrap(),
                         method: "redirect".into(),
+                        source: "short link → place pin".into(),
+                        precision_m: Some(11_132.0),
+                        approximate: false,
                     }),
                     attempts: 2,
                     cached: true,
@@ -328,6 +386,35 @@ mod tests {
         assert_eq!(
             filled.rows[2].reason.as_deref(),
             Some("Could not extract coordinates from URL")
+        );
+        fn details(r: &RowOutcome) -> (Option<&str>, Option<&str>, Option<f64>, bool) {
+            (
+                r.code.as_deref(),
+                r.source.as_deref(),
+                r.precision_m,
+                r.approximate,
+            )
+        }
+        assert_eq!(
+            details(&filled.rows[0]),
+            (None, Some("coordinates in link"), Some(11_000.0), false),
+            "a point with one decimal place is good to about 11 km"
+        );
+        assert_eq!(
+            details(&filled.rows[1]),
+            (Some("no_link"), None, None, false)
+        );
+        assert_eq!(
+            details(&filled.rows[2]),
+            (Some("no_coordinates"), None, None, false)
+        );
+        assert_eq!(
+            details(&filled.rows[3]),
+            (Some("latitude_out_of_range"), None, None, false)
+        );
+        assert_eq!(
+            details(&filled.rows[4]),
+            (None, Some("short link → place pin"), Some(11_000.0), false)
         );
     }
 

@@ -8,26 +8,39 @@ use std::{
     time::Duration,
 };
 
-use maplink::links::{self, Coordinates};
+use maplink::{
+    domain::reason_code as code,
+    links::{self, Parsed},
+};
 use reqwest::{Client, StatusCode, Url, header};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::{dns::InternalOnly, policy::Policy};
+use super::{dns::InternalOnly, policy::Policy, reason::Reason};
 
-/// Why a lookup failed; the text is the user-facing reason.
+/// Why a lookup failed; the reason's text is the user-facing one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// Timeouts, connection errors, 5xx, 429: trying again later may succeed.
-    Transient(String),
+    Transient(Reason),
     /// Trying again will not help.
-    Permanent(String),
+    Permanent(Reason),
+}
+
+impl Failure {
+    /// The same failure, transient or not, with its reason changed by `f`.
+    pub fn map(self, f: impl FnOnce(Reason) -> Reason) -> Self {
+        match self {
+            Self::Transient(r) => Self::Transient(f(r)),
+            Self::Permanent(r) => Self::Permanent(f(r)),
+        }
+    }
 }
 
 /// Where following a link ended.
 #[derive(Debug)]
 pub enum Landing {
-    /// A redirect target carried coordinates.
-    Coordinates(Coordinates, &'static str),
+    /// A redirect target carried coordinates: what the parser made of it.
+    Coordinates(Parsed),
     /// A page, with its (size-limited) body.
     Page { url: Url, body: String },
 }
@@ -119,17 +132,26 @@ impl Fetcher {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(err) = source {
             if let Some(refused) = err.downcast_ref::<InternalOnly>() {
-                return Failure::Permanent(format!("refused: {refused}"));
+                return Failure::Permanent(Reason::new(
+                    code::INTERNAL_ADDRESS,
+                    format!("refused: {refused}"),
+                ));
             }
             source = err.source();
         }
-        if e.is_timeout() {
-            Failure::Transient(format!("timeout after {}", seconds(self.timeout)))
+        Failure::Transient(if e.is_timeout() {
+            Reason::new(
+                code::TIMEOUT,
+                format!("timeout after {}", seconds(self.timeout)),
+            )
         } else if e.is_connect() {
-            Failure::Transient("could not connect".into())
+            Reason::new(code::COULD_NOT_CONNECT, "could not connect")
         } else {
-            Failure::Transient(format!("request failed ({})", describe(e)))
-        }
+            Reason::new(
+                code::REQUEST_FAILED,
+                format!("request failed ({})", describe(e)),
+            )
+        })
     }
 
     /// GETs `url` (after the policy check), under the per-host limit.
@@ -145,8 +167,12 @@ impl Fetcher {
 
     /// Reads at most `max_body` bytes of a response as text.
     pub async fn body(&self, mut response: reqwest::Response) -> Result<String, Failure> {
-        let too_large =
-            || Failure::Permanent(format!("response larger than {} bytes", self.max_body));
+        let too_large = || {
+            Failure::Permanent(Reason::new(
+                code::RESPONSE_TOO_LARGE,
+                format!("response larger than {} bytes", self.max_body),
+            ))
+        };
         if response.content_length().is_some_and(|n| n > self.max_body) {
             return Err(too_large());
         }
@@ -171,7 +197,10 @@ impl Fetcher {
         let mut seen = HashSet::new();
         for _ in 0..=self.max_redirects {
             if !seen.insert(url.to_string()) {
-                return Err(Failure::Permanent("redirect loop".into()));
+                return Err(Failure::Permanent(Reason::new(
+                    code::REDIRECT_LOOP,
+                    "redirect loop",
+                )));
             }
             let response = self.get(&url).await?;
             let status = response.status();
@@ -181,13 +210,19 @@ impl Fetcher {
                     .get(header::LOCATION)
                     .and_then(|l| l.to_str().ok())
                     .ok_or_else(|| {
-                        Failure::Permanent(format!("HTTP {} without a location", status.as_u16()))
+                        Failure::Permanent(Reason::new(
+                            code::BAD_REDIRECT,
+                            format!("HTTP {} without a location", status.as_u16()),
+                        ))
                     })?;
-                let next = url
-                    .join(location)
-                    .map_err(|_| Failure::Permanent("redirect to an invalid URL".into()))?;
+                let next = url.join(location).map_err(|_| {
+                    Failure::Permanent(Reason::new(
+                        code::BAD_REDIRECT,
+                        "redirect to an invalid URL",
+                    ))
+                })?;
                 if let Ok(parsed) = links::parse(next.as_str()) {
-                    return Ok(Landing::Coordinates(parsed.coordinates, "redirect"));
+                    return Ok(Landing::Coordinates(parsed));
                 }
                 url = next;
                 continue;
@@ -198,9 +233,9 @@ impl Fetcher {
             }
             return Err(status_failure(status));
         }
-        Err(Failure::Permanent(format!(
-            "more than {} redirects",
-            self.max_redirects
+        Err(Failure::Permanent(Reason::new(
+            code::TOO_MANY_REDIRECTS,
+            format!("more than {} redirects", self.max_redirects),
         )))
     }
 }
@@ -225,7 +260,7 @@ fn describe(e: reqwest::Error) -> String {
 }
 
 pub fn status_failure(status: StatusCode) -> Failure {
-    let text = format!("HTTP {}", status.as_u16());
+    let text = Reason::new(code::HTTP_ERROR, format!("HTTP {}", status.as_u16()));
     if status.is_server_error()
         || status == StatusCode::TOO_MANY_REQUESTS
         || status == StatusCode::REQUEST_TIMEOUT

@@ -18,6 +18,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use maplink::{
     cache::{CachedLink, LinkCache},
     config::{DEFAULT_GEOCODE_USER_AGENT, Settings},
+    domain::reason_code as code,
     links::Coordinates,
 };
 use reqwest::Url;
@@ -27,6 +28,7 @@ use super::{
     Policy, Stats,
     fetch::{Failure, Fetcher, guarded_client, status_failure},
     rate_limit::RateLimit,
+    reason::Reason,
 };
 
 /// What one address search produced.
@@ -59,8 +61,8 @@ impl GeocodeFailure {
     /// A short name for the reason that stays the same across releases.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NotFound { .. } => "geocode_not_found",
-            Self::Unavailable(_) => "geocode_unavailable",
+            Self::NotFound { .. } => code::GEOCODE_NOT_FOUND,
+            Self::Unavailable(_) => code::GEOCODE_UNAVAILABLE,
         }
     }
 }
@@ -207,7 +209,7 @@ impl Geocoder {
                 }
                 Err(Failure::Transient(reason) | Failure::Permanent(reason)) => {
                     self.stats.record("geocode", "error");
-                    (Err(GeocodeFailure::Unavailable(reason)), None)
+                    (Err(GeocodeFailure::Unavailable(reason.text)), None)
                 }
             };
             if let (Some(cache), Some((entry, ttl_ms))) = (&self.cache, entry)
@@ -272,7 +274,7 @@ impl Geocoder {
         let mut url = self
             .base
             .join("search")
-            .map_err(|_| Failure::Permanent("invalid geocode_url".into()))?;
+            .map_err(|_| Failure::Permanent(unavailable("invalid geocode_url")))?;
         url.query_pairs_mut()
             .append_pair("q", query)
             .append_pair("format", "jsonv2")
@@ -289,15 +291,22 @@ impl Geocoder {
     }
 }
 
+fn unavailable(text: &str) -> Reason {
+    Reason::new(code::GEOCODE_UNAVAILABLE, text)
+}
+
 /// The first result of a `jsonv2` reply, if any.
 fn read_reply(body: &str) -> Result<Option<Place>, Failure> {
     let hits: Vec<Hit> = serde_json::from_str(body).map_err(|_| {
-        Failure::Transient("the service answered with something other than a list of places".into())
+        Failure::Transient(unavailable(
+            "the service answered with something other than a list of places",
+        ))
     })?;
     let Some(hit) = hits.first() else {
         return Ok(None);
     };
-    let invalid = || Failure::Permanent("the service answered with invalid coordinates".into());
+    let invalid =
+        || Failure::Permanent(unavailable("the service answered with invalid coordinates"));
     let (lat, lng) = (
         hit.lat.get().ok_or_else(invalid)?,
         hit.lon.get().ok_or_else(invalid)?,

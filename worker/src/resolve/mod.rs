@@ -4,6 +4,13 @@
 //! concurrency per host) and once (results cached for every worker). With
 //! `geocode_url` set, it also searches addresses for rows that have no link
 //! ([`Geocoder`]).
+//!
+//! Every answer says how the point was found ([`Found::source`]), every failure what
+//! was tried and what is missing, under a stable code ([`Reason`]). What the parser
+//! said about a link decides what is worth trying: a place named only by id, or a
+//! short plus code, needs the Places tier, so without a Places key such a link fails
+//! at once with what is missing instead of being fetched in vain; a cell that is not a
+//! link at all is not fetched either.
 
 mod dns;
 mod fetch;
@@ -11,6 +18,7 @@ mod geocode;
 mod places;
 mod policy;
 mod rate_limit;
+mod reason;
 mod scrape;
 mod stats;
 
@@ -19,7 +27,8 @@ use std::{sync::Arc, time::Duration};
 use maplink::{
     cache::{CachedLink, LinkCache},
     config::Settings,
-    links::Coordinates,
+    domain::{provenance, reason_code as code},
+    links::{self, Coordinates, ParseError, Parsed},
 };
 use reqwest::Url;
 
@@ -27,6 +36,7 @@ pub use self::{
     fetch::seconds,
     geocode::{GeocodeFailure, Geocoded, Geocoder, Place},
     policy::Policy,
+    reason::Reason,
     stats::Stats,
 };
 use self::{
@@ -37,8 +47,9 @@ use self::{
 /// What resolving one link produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resolution {
-    pub result: Result<Found, String>,
-    /// Network tries made (0 when answered from the cache).
+    pub result: Result<Found, Reason>,
+    /// Network tries made (0 when answered from the cache; 1 when the link was
+    /// refused without a request).
     pub attempts: u32,
     pub cached: bool,
 }
@@ -46,8 +57,46 @@ pub struct Resolution {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Found {
     pub coordinates: Coordinates,
-    /// How it was found: `redirect`, `scrape:…`, `places`.
+    /// How it was found, for the ops counts: `redirect`, `scrape:…`, `places`.
     pub method: String,
+    /// How it was found, for people: `short link → place pin`, `map page`, `Places`
+    /// ([`provenance`]).
+    pub source: String,
+    /// Metres, where the form found implies a precision.
+    pub precision_m: Option<f64>,
+    /// The point is a map's viewport centre.
+    pub approximate: bool,
+}
+
+impl Found {
+    /// A point a short link led to, with the source of the link it led to.
+    fn redirect(parsed: Parsed) -> Self {
+        Self {
+            coordinates: parsed.coordinates,
+            method: "redirect".into(),
+            source: provenance::short_link(parsed.pattern.source()),
+            precision_m: parsed.precision_m,
+            approximate: parsed.pattern.is_approximate(),
+        }
+    }
+
+    fn places(coordinates: Coordinates) -> Self {
+        Self {
+            coordinates,
+            method: "places".into(),
+            source: provenance::PLACES.into(),
+            precision_m: None,
+            approximate: false,
+        }
+    }
+}
+
+/// What one try asks of the network.
+enum Lookup {
+    /// Follow a link to coordinates, a page, or a place name to search for.
+    Link(Url),
+    /// Search Places for a text (a short plus code with its locality).
+    PlaceText(String),
 }
 
 pub struct Resolver {
@@ -64,6 +113,9 @@ pub struct Resolver {
 
 /// The reason prefix for links that were fetched without success.
 const DID_NOT_RESOLVE: &str = "Short link did not resolve";
+
+/// The reason of a cell that holds no link and nothing the parser reads.
+const NOT_A_LINK: &str = "no coordinates, plus code or map link found in the cell";
 
 /// Installs the process-wide TLS crypto provider (ring) that HTTP clients need. Any
 /// process building a `reqwest::Client` calls this first; calling it again is harmless.
@@ -128,24 +180,42 @@ impl Resolver {
     /// Resolves one link. Never fails as a call: problems are the `result`'s reason.
     pub async fn resolve(&self, link: &str) -> Resolution {
         let link = link.trim();
+        let refusal = links::parse(link).err();
+        let needs_places = matches!(
+            refusal,
+            Some(ParseError::PlaceWithoutCoordinates(_) | ParseError::ShortPlusCode(_))
+        );
+        if needs_places && self.places.is_none() {
+            self.stats.record("none", "not_found");
+            let e = refusal.unwrap_or(ParseError::NoCoordinates);
+            return refused(Reason::new(e.code(), e.offline_reason()));
+        }
         if let Some(hit) = self.cached(link).await {
             return hit;
         }
-        let Some(url) = Url::parse(link)
+        let lookup = match Url::parse(link)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
-        else {
-            self.stats.record("none", "not_found");
-            return Resolution {
-                result: Err(maplink::links::ParseError::NoCoordinates.to_string()),
-                attempts: 1,
-                cached: false,
-            };
+        {
+            Some(url) => Lookup::Link(url),
+            // Only a place search knows where a short plus code's locality is.
+            None if matches!(refusal, Some(ParseError::ShortPlusCode(_))) => {
+                Lookup::PlaceText(link.to_owned())
+            }
+            None => {
+                self.stats.record("none", "not_found");
+                return refused(match refusal {
+                    Some(e) if e != ParseError::NoCoordinates => {
+                        Reason::new(e.code(), e.to_string())
+                    }
+                    _ => Reason::new(ParseError::NoCoordinates.code(), NOT_A_LINK),
+                });
+            }
         };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_once(&url).await {
+            match self.try_once(&lookup, refusal.as_ref()).await {
                 Ok(found) => {
                     self.stats.record(&found.method, "found");
                     self.remember(
@@ -154,6 +224,9 @@ impl Resolver {
                             lat: found.coordinates.lat,
                             lng: found.coordinates.lng,
                             method: found.method.clone(),
+                            source: Some(found.source.clone()),
+                            precision_m: found.precision_m,
+                            approximate: found.approximate,
                         },
                         self.ttl_ms,
                     )
@@ -169,7 +242,8 @@ impl Resolver {
                     self.remember(
                         link,
                         CachedLink::NotFound {
-                            reason: reason.clone(),
+                            reason: reason.text.clone(),
+                            code: Some(reason.code.to_owned()),
                         },
                         self.negative_ttl_ms,
                     )
@@ -197,54 +271,80 @@ impl Resolver {
         }
     }
 
-    async fn try_once(&self, url: &Url) -> Result<Found, Failure> {
-        let prefix = |f: Failure| match f {
-            Failure::Transient(r) => Failure::Transient(format!("{DID_NOT_RESOLVE}: {r}")),
-            Failure::Permanent(r) => Failure::Permanent(format!("{DID_NOT_RESOLVE}: {r}")),
+    /// One try. `refusal` is what the parser said about the link.
+    async fn try_once(
+        &self,
+        lookup: &Lookup,
+        refusal: Option<&ParseError>,
+    ) -> Result<Found, Failure> {
+        let url = match lookup {
+            Lookup::Link(url) => url,
+            Lookup::PlaceText(text) => return self.search_places(text).await,
         };
-        let (final_url, body) = match self.fetcher.follow(url).await.map_err(prefix)? {
-            Landing::Coordinates(coordinates, method) => {
-                return Ok(Found {
-                    coordinates,
-                    method: method.into(),
-                });
-            }
+        let (final_url, body) = match self
+            .fetcher
+            .follow(url)
+            .await
+            .map_err(|f| f.map(|r| r.prefixed(DID_NOT_RESOLVE)))?
+        {
+            Landing::Coordinates(parsed) => return Ok(Found::redirect(parsed)),
             Landing::Page { url, body } => (url, body),
         };
-        if let Ok(parsed) = maplink::links::parse(final_url.as_str()) {
-            return Ok(Found {
-                coordinates: parsed.coordinates,
-                method: "redirect".into(),
-            });
+        if let Ok(parsed) = links::parse(final_url.as_str()) {
+            return Ok(Found::redirect(parsed));
         }
         if let Some((coordinates, method)) = scrape::find(&body) {
             return Ok(Found {
                 coordinates,
                 method: method.into(),
+                source: provenance::MAP_PAGE.into(),
+                precision_m: None,
+                // A page's `og:` tags place the thing shown; its map's centre (`@`,
+                // `"center"`) is only where the map looks.
+                approximate: method != "scrape:og",
             });
         }
-        if let Some(places) = &self.places
-            && let Some(query) = place_query(&final_url).or_else(|| place_query(url))
-        {
-            let coordinates = places
-                .search(&self.fetcher, &query)
-                .await
-                .map_err(|f| match f {
-                    Failure::Transient(r) => {
-                        Failure::Transient(format!("Place search failed: {r}"))
-                    }
-                    Failure::Permanent(r) => {
-                        Failure::Permanent(format!("Place search failed: {r}"))
-                    }
-                })?;
-            return Ok(Found {
-                coordinates,
-                method: "places".into(),
-            });
+        let query = place_query(&final_url).or_else(|| place_query(url));
+        match (query, &self.places, refusal) {
+            (Some(query), Some(_), _) => self.search_places(&query).await,
+            (Some(query), None, _) => Err(Failure::Permanent(Reason::new(
+                code::PLACES_NOT_CONFIGURED,
+                format!(
+                    "needs a Places API key: the link names a place (\"{query}\") but carries \
+                     no coordinates"
+                ),
+            ))),
+            (None, _, Some(e @ ParseError::PlaceWithoutCoordinates(id))) => {
+                Err(Failure::Permanent(Reason::new(
+                    e.code(),
+                    format!(
+                        "The link names a place ({id}) but carries no coordinates, and neither \
+                         it nor the page it leads to names the place for a place search"
+                    ),
+                )))
+            }
+            (None, _, _) => Err(Failure::Permanent(Reason::new(
+                code::PAGE_WITHOUT_COORDINATES,
+                format!(
+                    "{}: the link and the page it leads to carry no coordinates and name no place",
+                    ParseError::NoCoordinates
+                ),
+            ))),
         }
-        Err(Failure::Permanent(
-            maplink::links::ParseError::NoCoordinates.to_string(),
-        ))
+    }
+
+    async fn search_places(&self, query: &str) -> Result<Found, Failure> {
+        let Some(places) = &self.places else {
+            return Err(Failure::Permanent(Reason::new(
+                code::PLACES_NOT_CONFIGURED,
+                format!("needs a Places API key to search for \"{query}\""),
+            )));
+        };
+        let coordinates = places
+            .search(&self.fetcher, query)
+            .await
+            .map_err(|f| f.map(|r| r.prefixed("Place search failed")))?;
+        Ok(Found::places(coordinates))
     }
 
     async fn cached(&self, link: &str) -> Option<Resolution> {
@@ -257,13 +357,31 @@ impl Resolver {
             }
         };
         let result = match hit {
-            CachedLink::Found { lat, lng, method } => Coordinates::new(lat, lng)
+            CachedLink::Found {
+                lat,
+                lng,
+                method,
+                source: Some(source),
+                precision_m,
+                approximate,
+            } => Coordinates::new(lat, lng)
                 .map(|coordinates| Found {
                     coordinates,
                     method,
+                    source,
+                    precision_m,
+                    approximate,
                 })
-                .map_err(|e| e.to_string()),
-            CachedLink::NotFound { reason } => Err(reason),
+                .map_err(|e| Reason::new(e.code(), e.to_string())),
+            CachedLink::NotFound {
+                reason,
+                code: Some(stored),
+            } => Err(Reason::new(code::known(&stored)?, reason)),
+            // Written before sources and codes were kept: looked up again (and
+            // overwritten) rather than shown without them.
+            CachedLink::Found { source: None, .. } | CachedLink::NotFound { code: None, .. } => {
+                return None;
+            }
             // An address search's answer under a key that this link's text spells.
             CachedLink::AddressFound { .. } | CachedLink::AddressNotFound => return None,
         };
@@ -281,6 +399,15 @@ impl Resolver {
         {
             tracing::warn!(error = %e, "could not cache a link result");
         }
+    }
+}
+
+/// A link failed before any request.
+fn refused(reason: Reason) -> Resolution {
+    Resolution {
+        result: Err(reason),
+        attempts: 1,
+        cached: false,
     }
 }
 

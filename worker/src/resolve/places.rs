@@ -6,11 +6,14 @@
 //! search returns has the key scrubbed out before it can become a row reason (shown to
 //! the uploader, in the output sheet, the rows API and the event stream) or a log field.
 
-use maplink::links::Coordinates;
+use maplink::{domain::reason_code as code, links::Coordinates};
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::fetch::{Failure, Fetcher};
+use super::{
+    fetch::{Failure, Fetcher},
+    reason::Reason,
+};
 
 pub struct Places {
     pub base: Url,
@@ -43,21 +46,26 @@ struct Location {
 }
 
 impl Places {
-    /// Searches for `query`; failure texts never contain the key.
+    /// Searches for `query`; failure texts never contain the key. Every failure is
+    /// [`code::PLACE_NOT_FOUND`] or [`code::PLACE_SEARCH_FAILED`]: how the Places
+    /// service failed (a timeout, an HTTP error) is not the link's fault.
     pub async fn search(&self, fetcher: &Fetcher, query: &str) -> Result<Coordinates, Failure> {
-        self.search_unscrubbed(fetcher, query)
-            .await
-            .map_err(|f| self.scrub(f))
+        self.search_unscrubbed(fetcher, query).await.map_err(|f| {
+            self.scrub(f).map(|r| match r.code {
+                code::PLACE_NOT_FOUND => r,
+                _ => r.coded(code::PLACE_SEARCH_FAILED),
+            })
+        })
     }
 
     /// Removes the key from a failure's text. The lower layers leave URLs out of their
     /// texts already; this also covers a service that echoes the key back in its
     /// `error_message`, in plain or URL-encoded spelling.
     fn scrub(&self, failure: Failure) -> Failure {
-        match failure {
-            Failure::Transient(text) => Failure::Transient(redact(&text, &self.key)),
-            Failure::Permanent(text) => Failure::Permanent(redact(&text, &self.key)),
-        }
+        failure.map(|r| Reason {
+            text: redact(&r.text, &self.key),
+            ..r
+        })
     }
 
     async fn search_unscrubbed(
@@ -68,7 +76,7 @@ impl Places {
         let mut url = self
             .base
             .join("maps/api/place/textsearch/json")
-            .map_err(|_| Failure::Permanent("invalid places_base_url".into()))?;
+            .map_err(|_| failed("invalid places_base_url"))?;
         url.query_pairs_mut()
             .append_pair("query", query)
             .append_pair("key", &self.key);
@@ -78,25 +86,29 @@ impl Places {
         }
         let body = fetcher.body(response).await?;
         let reply: Reply = serde_json::from_str(&body).map_err(|_| {
-            Failure::Transient("place search answered with something other than JSON".into())
+            Failure::Transient(Reason::new(
+                code::PLACE_SEARCH_FAILED,
+                "place search answered with something other than JSON",
+            ))
         })?;
+        let not_found = || {
+            Failure::Permanent(Reason::new(
+                code::PLACE_NOT_FOUND,
+                format!("no place found for \"{query}\""),
+            ))
+        };
         match reply.status.as_str() {
             "OK" => {
-                let place = reply
-                    .results
-                    .first()
-                    .ok_or_else(|| Failure::Permanent(format!("no place found for \"{query}\"")))?;
+                let place = reply.results.first().ok_or_else(not_found)?;
                 let l = &place.geometry.location;
-                Coordinates::new(l.lat, l.lng).map_err(|e| Failure::Permanent(e.to_string()))
+                Coordinates::new(l.lat, l.lng).map_err(|e| failed(&e.to_string()))
             }
-            "ZERO_RESULTS" => Err(Failure::Permanent(format!(
-                "no place found for \"{query}\""
+            "ZERO_RESULTS" => Err(not_found()),
+            "OVER_QUERY_LIMIT" | "UNKNOWN_ERROR" => Err(Failure::Transient(Reason::new(
+                code::PLACE_SEARCH_FAILED,
+                format!("place search: {}", reply.status),
             ))),
-            "OVER_QUERY_LIMIT" | "UNKNOWN_ERROR" => Err(Failure::Transient(format!(
-                "place search: {}",
-                reply.status
-            ))),
-            other => Err(Failure::Permanent(format!(
+            other => Err(failed(&format!(
                 "place search: {other}{}",
                 reply
                     .error_message
@@ -105,6 +117,10 @@ impl Places {
             ))),
         }
     }
+}
+
+fn failed(text: &str) -> Failure {
+    Failure::Permanent(Reason::new(code::PLACE_SEARCH_FAILED, text))
 }
 
 const REDACTED: &str = "[redacted]";

@@ -9,7 +9,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use maplink::domain::reason_code as code;
 use reqwest::Url;
+
+use super::reason::Reason;
 
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -70,24 +73,33 @@ impl Policy {
     }
 
     /// Checks a URL before it is fetched; the error is the user-facing reason.
-    pub fn check(&self, url: &Url) -> Result<(), String> {
+    pub fn check(&self, url: &Url) -> Result<(), Reason> {
+        let not_followed = |text: String| Reason::new(code::LINK_NOT_FOLLOWED, text);
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("unsupported scheme {}", url.scheme()));
+            return Err(not_followed(format!("unsupported scheme {}", url.scheme())));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("links with credentials are not followed".into());
+            return Err(not_followed(
+                "links with credentials are not followed".into(),
+            ));
         }
         let host = url
             .host_str()
-            .ok_or_else(|| "the link has no host".to_owned())?;
+            .ok_or_else(|| not_followed("the link has no host".into()))?;
         if !self.allowed_hosts.matches(host) {
-            return Err(format!("host {host} is not on the allow-list"));
+            return Err(Reason::new(
+                code::HOST_NOT_ALLOWED,
+                format!("host {host} is not on the allow-list"),
+            ));
         }
         if let Some(ip) = literal_ip(url)
             && is_internal(ip)
             && !self.private_hosts.matches(host)
         {
-            return Err(format!("refused to connect to internal address {ip}"));
+            return Err(Reason::new(
+                code::INTERNAL_ADDRESS,
+                format!("refused to connect to internal address {ip}"),
+            ));
         }
         Ok(())
     }
@@ -227,6 +239,7 @@ mod tests {
             policy(false)
                 .check(&url)
                 .unwrap_err()
+                .text
                 .contains("internal address")
         );
         assert_eq!(policy(true).check(&url), Ok(()));
@@ -330,7 +343,11 @@ mod tests {
             "http://[fec0::1]/x",
         ] {
             let refused = p.check(&Url::parse(link).unwrap()).unwrap_err();
-            assert!(refused.contains("internal address"), "{link}: {refused}");
+            assert!(
+                refused.text.contains("internal address"),
+                "{link}: {refused}"
+            );
+            assert_eq!(refused.code, code::INTERNAL_ADDRESS);
         }
         assert_eq!(
             p.check(&Url::parse("http://[64:ff9b::7f00:1]:8080/x").unwrap()),
