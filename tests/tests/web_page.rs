@@ -118,6 +118,56 @@ async fn upload_preview_extract_results_and_download() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticking_the_details_box_adds_source_precision_and_check_columns() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    let files = tempfile::tempdir().unwrap();
+    browser.goto(&app.url("/")).await;
+    upload_worked_example(&browser, files.path()).await;
+    assert_eq!(
+        browser
+            .script("return document.getElementById('details').checked")
+            .await,
+        false,
+        "off unless asked for"
+    );
+
+    browser.click("#details").await;
+    browser.click("#extract").await;
+    browser
+        .wait_for("!document.getElementById('results').hidden", WAIT)
+        .await;
+    // The results table shows how each point was found.
+    assert_eq!(
+        browser
+            .text("#rows tbody tr:nth-child(2) td:nth-child(7)")
+            .await,
+        "map centre (approximate)"
+    );
+
+    browser.click("#download-all").await;
+    let bytes = browser.downloaded("processed_stores.xlsx", WAIT).await;
+    let rows = &sheets::read_xlsx(&bytes)[0].1;
+    let text = |r: usize, c: usize| rows[r].get(c).map(|d| d.to_string()).unwrap_or_default();
+    assert_eq!(
+        (6..9).map(|c| text(0, c)).collect::<Vec<_>>(),
+        ["Source", "Precision", "Check"]
+    );
+    assert_eq!(
+        (text(1, 6), text(1, 7), text(1, 8)),
+        ("coordinates in link".into(), "11".into(), String::new()),
+        "Sandton City Mall, a q= link with four decimals"
+    );
+    assert_eq!(
+        (text(2, 6), text(2, 7)),
+        ("map centre".into(), "approximate".into()),
+        "Cape Town CBD, an @ map view"
+    );
+    assert_eq!(rows.len(), 31);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cell_markup_is_shown_as_text_and_never_runs() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let browser = Browser::start().await;

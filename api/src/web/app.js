@@ -173,6 +173,8 @@
       tr.appendChild(cell("td", r.lng));
       tr.appendChild(cell("td", r.lat));
       tr.appendChild(cell("td", r.message));
+      tr.appendChild(cell("td", r.source ? r.source + (r.approximate ? " (approximate)" : "") : ""));
+      tr.appendChild(cell("td", r.check || "", r.check ? "check-warning" : undefined));
       body.appendChild(tr);
     });
     $("rows-more").hidden = page.total <= page.rows.length;
@@ -242,7 +244,9 @@
     clearMessage();
     $("extract").disabled = true;
     try {
-      await api("POST", "/api/v1/sessions/" + encodeURIComponent(state.id) + "/process");
+      // The details columns are an option of this run only (the server keeps it with the run's job).
+      const details = $("details").checked ? "?details=true" : "";
+      await api("POST", "/api/v1/sessions/" + encodeURIComponent(state.id) + "/process" + details);
       $("log").replaceChildren();
       setProgress(0, Number($("rowcount").textContent) || 0, 0, null);
       $("progress-card").hidden = false;
