@@ -135,6 +135,7 @@ fn router(shared: Shared) -> Router {
             }),
         )
         .route("/maps/api/place/textsearch/json", get(places))
+        .route("/maps/api/place/details/json", get(place_details))
         .route(
             "/redirect",
             get(|Query(q): Query<HashMap<String, String>>| async move {
@@ -178,6 +179,27 @@ async fn places(
             "results": [{"name": "Mall of the North", "geometry": {"location": {"lat": -23.8772, "lng": 29.4848}}}]
         })),
         _ => Json(json!({"status": "ZERO_RESULTS", "results": []})),
+    }
+}
+
+/// Place Details: one known `place_id` (Google's documented example, Sydney's
+/// Google office).
+async fn place_details(
+    State(s): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<serde_json::Value> {
+    count(State(s), "/places").await;
+    if q.get("key").map(String::as_str) != Some(PLACES_KEY) {
+        return Json(
+            json!({"status": "REQUEST_DENIED", "error_message": "The provided API key is invalid."}),
+        );
+    }
+    match q.get("place_id").map(String::as_str) {
+        Some("ChIJN1t_tDeuEmsRUsoyG83frY4") => Json(json!({
+            "status": "OK",
+            "result": {"geometry": {"location": {"lat": -33.866489, "lng": 151.1958561}}}
+        })),
+        _ => Json(json!({"status": "NOT_FOUND"})),
     }
 }
 

@@ -271,6 +271,38 @@ async fn places_named_by_id_without_a_places_key_say_what_is_missing_and_are_not
 }
 
 #[tokio::test]
+async fn with_a_places_key_a_place_id_link_is_looked_up_without_fetching_the_page() {
+    let server = LinkServer::start().await;
+    let r = Resolver::new(
+        &Settings {
+            places_api_key: Some(PLACES_KEY.into()),
+            ..settings(&server)
+        },
+        None,
+    )
+    .unwrap();
+    let res = r
+        .resolve(&server.url("/slow?q=place_id:ChIJN1t_tDeuEmsRUsoyG83frY4"))
+        .await;
+    let found = res.result.as_ref().expect("found");
+    assert_eq!(
+        (found.coordinates.lat, found.coordinates.lng),
+        (-33.866489, 151.1958561)
+    );
+    assert_eq!(found.source, "Places");
+    let missing = r
+        .resolve(&server.url("/slow?q=place_id:ChIJunknownunknown"))
+        .await;
+    assert_eq!(code(&missing), "place_not_found");
+    assert_eq!(
+        reason(&missing),
+        "Place lookup failed: no place found for place_id ChIJunknownunknown"
+    );
+    assert_eq!(server.hits("/places"), 2);
+    assert_eq!(server.hits("/slow"), 0, "the page was not fetched");
+}
+
+#[tokio::test]
 async fn with_a_places_key_a_short_plus_code_is_searched_as_written() {
     let server = LinkServer::start().await;
     let r = Resolver::new(

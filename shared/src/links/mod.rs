@@ -34,6 +34,7 @@ mod precision;
 
 pub use error::ParseError;
 pub use patterns::Pattern;
+pub use place_ref::places_id;
 
 /// A validated coordinate pair.
 #[derive(Clone, Copy, Debug, PartialEq)]

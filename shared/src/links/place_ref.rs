@@ -38,3 +38,10 @@ pub(super) fn find(link: &Link<'_>) -> Option<String> {
         .captures(link.decoded)
         .map(|caps| format!("place_id {}", &caps[1]))
 }
+
+/// The Places `place_id` a link names (`?q=place_id:ChIJ…`, `query_place_id=ChIJ…`), if
+/// any: the one id a Places lookup can take as it is (feature ids and `cid`s cannot).
+pub fn places_id(link: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(link).decode_utf8_lossy();
+    PLACE_ID.captures(&decoded).map(|caps| caps[1].to_owned())
+}

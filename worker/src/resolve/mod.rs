@@ -97,6 +97,8 @@ enum Lookup {
     Link(Url),
     /// Search Places for a text (a short plus code with its locality).
     PlaceText(String),
+    /// Look up a Places `place_id` the link names.
+    PlaceId(String),
 }
 
 pub struct Resolver {
@@ -193,10 +195,13 @@ impl Resolver {
         if let Some(hit) = self.cached(link).await {
             return hit;
         }
+        let place_id = self.places.as_ref().and(links::places_id(link));
         let lookup = match Url::parse(link)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
         {
+            // A place_id is all Places needs: no page to fetch first.
+            _ if place_id.is_some() => Lookup::PlaceId(place_id.unwrap_or_default()),
             Some(url) => Lookup::Link(url),
             // Only a place search knows where a short plus code's locality is.
             None if matches!(refusal, Some(ParseError::ShortPlusCode(_))) => {
@@ -280,6 +285,7 @@ impl Resolver {
         let url = match lookup {
             Lookup::Link(url) => url,
             Lookup::PlaceText(text) => return self.search_places(text).await,
+            Lookup::PlaceId(id) => return self.place_details(id).await,
         };
         let (final_url, body) = match self
             .fetcher
@@ -344,6 +350,20 @@ impl Resolver {
             .search(&self.fetcher, query)
             .await
             .map_err(|f| f.map(|r| r.prefixed("Place search failed")))?;
+        Ok(Found::places(coordinates))
+    }
+
+    async fn place_details(&self, place_id: &str) -> Result<Found, Failure> {
+        let Some(places) = &self.places else {
+            return Err(Failure::Permanent(Reason::new(
+                code::PLACES_NOT_CONFIGURED,
+                format!("needs a Places API key to look up place_id {place_id}"),
+            )));
+        };
+        let coordinates = places
+            .details(&self.fetcher, place_id)
+            .await
+            .map_err(|f| f.map(|r| r.prefixed("Place lookup failed")))?;
         Ok(Found::places(coordinates))
     }
 

@@ -29,6 +29,16 @@ struct Reply {
     error_message: Option<String>,
 }
 
+/// A Place Details answer: one place, not a list.
+#[derive(Deserialize)]
+struct DetailsReply {
+    status: String,
+    #[serde(default)]
+    result: Option<Place>,
+    #[serde(default)]
+    error_message: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Place {
     geometry: Geometry,
@@ -68,55 +78,112 @@ impl Places {
         })
     }
 
+    /// Looks up the place a Places `place_id` names (Place Details); failures as for
+    /// [`search`](Self::search).
+    pub async fn details(&self, fetcher: &Fetcher, place_id: &str) -> Result<Coordinates, Failure> {
+        self.details_unscrubbed(fetcher, place_id)
+            .await
+            .map_err(|f| {
+                self.scrub(f).map(|r| match r.code {
+                    code::PLACE_NOT_FOUND => r,
+                    _ => r.coded(code::PLACE_SEARCH_FAILED),
+                })
+            })
+    }
+
     async fn search_unscrubbed(
         &self,
         fetcher: &Fetcher,
         query: &str,
     ) -> Result<Coordinates, Failure> {
+        let reply: Reply = self
+            .ask(fetcher, "maps/api/place/textsearch/json", ("query", query))
+            .await?;
+        let what = format!("\"{query}\"");
+        answer(&reply.status, reply.error_message, &what)?;
+        reply
+            .results
+            .first()
+            .ok_or_else(|| not_found(&what))
+            .and_then(located)
+    }
+
+    async fn details_unscrubbed(
+        &self,
+        fetcher: &Fetcher,
+        place_id: &str,
+    ) -> Result<Coordinates, Failure> {
+        let reply: DetailsReply = self
+            .ask(
+                fetcher,
+                "maps/api/place/details/json",
+                ("place_id", place_id),
+            )
+            .await?;
+        let what = format!("place_id {place_id}");
+        answer(&reply.status, reply.error_message, &what)?;
+        reply
+            .result
+            .as_ref()
+            .ok_or_else(|| not_found(&what))
+            .and_then(located)
+    }
+
+    /// One GET of a Places endpoint with `param` and the key, its JSON reply decoded.
+    async fn ask<T: serde::de::DeserializeOwned>(
+        &self,
+        fetcher: &Fetcher,
+        endpoint: &str,
+        param: (&str, &str),
+    ) -> Result<T, Failure> {
         let mut url = self
             .base
-            .join("maps/api/place/textsearch/json")
+            .join(endpoint)
             .map_err(|_| failed("invalid places_base_url"))?;
         url.query_pairs_mut()
-            .append_pair("query", query)
+            .append_pair(param.0, param.1)
             .append_pair("key", &self.key);
         let response = fetcher.get(&url).await?;
         if !response.status().is_success() {
             return Err(super::fetch::status_failure(response.status()));
         }
         let body = fetcher.body(response).await?;
-        let reply: Reply = serde_json::from_str(&body).map_err(|_| {
+        serde_json::from_str(&body).map_err(|_| {
             Failure::Transient(Reason::new(
                 code::PLACE_SEARCH_FAILED,
                 "place search answered with something other than JSON",
             ))
-        })?;
-        let not_found = || {
-            Failure::Permanent(Reason::new(
-                code::PLACE_NOT_FOUND,
-                format!("no place found for \"{query}\""),
-            ))
-        };
-        match reply.status.as_str() {
-            "OK" => {
-                let place = reply.results.first().ok_or_else(not_found)?;
-                let l = &place.geometry.location;
-                Coordinates::new(l.lat, l.lng).map_err(|e| failed(&e.to_string()))
-            }
-            "ZERO_RESULTS" => Err(not_found()),
-            "OVER_QUERY_LIMIT" | "UNKNOWN_ERROR" => Err(Failure::Transient(Reason::new(
-                code::PLACE_SEARCH_FAILED,
-                format!("place search: {}", reply.status),
-            ))),
-            other => Err(failed(&format!(
-                "place search: {other}{}",
-                reply
-                    .error_message
-                    .map(|m| format!(" ({m})"))
-                    .unwrap_or_default()
-            ))),
-        }
+        })
     }
+}
+
+/// What a Places reply's `status` says: fine, nothing found, or a failure (transient
+/// for quota and server errors).
+fn answer(status: &str, error_message: Option<String>, what: &str) -> Result<(), Failure> {
+    match status {
+        "OK" => Ok(()),
+        "ZERO_RESULTS" | "NOT_FOUND" => Err(not_found(what)),
+        "OVER_QUERY_LIMIT" | "UNKNOWN_ERROR" => Err(Failure::Transient(Reason::new(
+            code::PLACE_SEARCH_FAILED,
+            format!("place search: {status}"),
+        ))),
+        other => Err(failed(&format!(
+            "place search: {other}{}",
+            error_message.map(|m| format!(" ({m})")).unwrap_or_default()
+        ))),
+    }
+}
+
+fn not_found(what: &str) -> Failure {
+    Failure::Permanent(Reason::new(
+        code::PLACE_NOT_FOUND,
+        format!("no place found for {what}"),
+    ))
+}
+
+fn located(place: &Place) -> Result<Coordinates, Failure> {
+    let l = &place.geometry.location;
+    Coordinates::new(l.lat, l.lng).map_err(|e| failed(&e.to_string()))
 }
 
 fn failed(text: &str) -> Failure {
