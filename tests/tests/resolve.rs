@@ -303,6 +303,29 @@ async fn with_a_places_key_a_place_id_link_is_looked_up_without_fetching_the_pag
 }
 
 #[tokio::test]
+async fn with_a_places_key_a_cid_link_is_found_through_the_place_its_page_names() {
+    let server = LinkServer::start().await;
+    let r = Resolver::new(
+        &Settings {
+            places_api_key: Some(PLACES_KEY.into()),
+            ..settings(&server)
+        },
+        None,
+    )
+    .unwrap();
+    // A cid= share link lands on the place's page, which names it.
+    let link = server.url("/redirect?cid=14887290543960349143&to=/maps/place/Polokwane+Mall");
+    let res = r.resolve(&link).await;
+    let found = res.result.as_ref().expect("found");
+    assert_eq!(
+        (found.coordinates.lat, found.coordinates.lng),
+        (-23.8772, 29.4848)
+    );
+    assert_eq!(found.source, "Places");
+    assert_eq!(server.hits("/places"), 1);
+}
+
+#[tokio::test]
 async fn with_a_places_key_a_short_plus_code_is_searched_as_written() {
     let server = LinkServer::start().await;
     let r = Resolver::new(
