@@ -75,6 +75,7 @@ conformance!(
     dead_jobs_are_listed_retried_and_deleted,
     the_dead_list_is_bounded,
     fetched_jobs_handed_back_are_delivered_again_without_an_attempt,
+    a_running_job_handed_back_is_delivered_again_at_once_under_a_higher_number,
     stats_count_each_state_and_the_oldest_wait,
     done_records_are_trimmed_by_count_and_age,
     a_waiting_reader_gets_a_new_job_at_once_and_it_is_leased,
@@ -310,6 +311,49 @@ async fn fetched_jobs_handed_back_are_delivered_again_without_an_attempt(s: Subj
     assert_eq!(again.len(), 2);
     assert!(again.iter().all(|d| d.attempts == 0));
     assert_eq!(s.store.stats().await.unwrap().running, 3);
+}
+
+/// What a stopping worker does with a job whose run it cancelled: the job is ready for
+/// another worker at once, with no attempt counted but a higher delivery number (which
+/// a retry keeps), and the old delivery's late finish changes nothing.
+async fn a_running_job_handed_back_is_delivered_again_at_once_under_a_higher_number(s: Subject) {
+    s.store.enqueue(&[job(1)]).await.unwrap();
+    let mut a = s.store.reader("a").await.unwrap();
+    let cancelled = a.fetch(1, WAIT).await.unwrap().remove(0);
+    assert_eq!(cancelled.number(), 1);
+    assert_eq!(s.store.hand_back("a", &[]).await.unwrap(), 1);
+    let mut b = s.store.reader("b").await.unwrap();
+    let again = b.fetch(1, WAIT).await.unwrap().remove(0);
+    assert_eq!(again.task_id, cancelled.task_id);
+    assert_ne!(again.receipt, cancelled.receipt);
+    assert_eq!(
+        (again.attempts, again.hand_backs, again.number()),
+        (0, 1, 2)
+    );
+
+    s.store
+        .finish(&[done(&cancelled)], &retention())
+        .await
+        .unwrap();
+    let stats = s.store.stats().await.unwrap();
+    assert_eq!((stats.running, stats.done), (1, 0), "{stats:?}");
+
+    let retry = Finished {
+        delivery: again.clone(),
+        attempts: 1,
+        finish: Finish::Retry {
+            delay: Duration::from_millis(100),
+            error: "disk hiccup".into(),
+        },
+    };
+    s.store.finish(&[retry], &retention()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    s.store.sweep(LEASE).await.unwrap();
+    let third = b.fetch(1, Duration::from_secs(2)).await.unwrap().remove(0);
+    assert_eq!(
+        (third.attempts, third.hand_backs, third.number()),
+        (1, 1, 3)
+    );
 }
 
 async fn stats_count_each_state_and_the_oldest_wait(s: Subject) {

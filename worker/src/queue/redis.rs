@@ -191,6 +191,7 @@ impl Reader for StreamReader {
                     task_id: entry.get::<String>("t").unwrap_or_default(),
                     payload: entry.get::<String>("p").unwrap_or_default(),
                     attempts: entry.get::<u32>("a").unwrap_or(0),
+                    hand_backs: entry.get::<u32>("h").unwrap_or(0),
                     enqueued_ms: entry.get::<i64>("q").unwrap_or(0),
                     receipt: entry.id,
                 });
@@ -247,7 +248,8 @@ impl JobStore for RedisQueue {
                 .arg(&d.payload)
                 .arg(delay)
                 .arg(error)
-                .arg(d.enqueued_ms);
+                .arg(d.enqueued_ms)
+                .arg(d.hand_backs);
         }
         let _current: u64 = inv.invoke_async(&mut self.conn.clone()).await?;
         Ok(())
@@ -306,13 +308,13 @@ impl JobStore for RedisQueue {
         Ok(())
     }
 
-    async fn hand_back(&self, consumer: &str, running: &[String]) -> Result<u64, QueueError> {
+    async fn hand_back(&self, consumer: &str, keep: &[String]) -> Result<u64, QueueError> {
         let mut inv = scripts::HAND_BACK.prepare_invoke();
         inv.key(&self.keys.stream)
             .key(&self.keys.ids)
             .arg(GROUP)
             .arg(consumer);
-        for r in running {
+        for r in keep {
             inv.arg(r);
         }
         match inv.invoke_async(&mut self.conn.clone()).await {

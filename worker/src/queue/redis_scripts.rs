@@ -2,8 +2,9 @@
 //!
 //! Keys (one hash tag, so that a cluster keeps them in one slot):
 //! - `{q}:stream` — ready and running jobs; consumer group `workers`. An entry holds
-//!   `t` (task id), `p` (payload), `a` (attempts used), `q` (first enqueued, ms) and
-//!   `e` (the last error, if any). Entries are deleted when their delivery ends.
+//!   `t` (task id), `p` (payload), `a` (attempts used), `h` (hand-backs by stopping
+//!   workers; absent means 0), `q` (first enqueued, ms) and `e` (the last error, if
+//!   any). Entries are deleted when their delivery ends.
 //! - `{q}:ids` — task id → where the job is (`s <entry id>` or `delayed`), for
 //!   de-duplication and "is it still queued"; removed when the job ends.
 //! - `{q}:delayed` — retries waiting for their time; score = due ms, member = the job
@@ -23,10 +24,10 @@ use redis::Script;
 
 /// Shared by the scripts that put a delivered entry back: acknowledges and deletes
 /// the entry and adds its job again as a new entry (a new delivery), with `bump` more
-/// attempts and `err` as the last error when given. Returns 1, or 0 if the entry was
-/// already gone from the stream.
+/// attempts, `handed` more hand-backs and `err` as the last error when given. Returns
+/// 1, or 0 if the entry was already gone from the stream.
 const REQUEUE_FN: &str = r#"
-local function requeue(stream, ids, group, entry, bump, err)
+local function requeue(stream, ids, group, entry, bump, handed, err)
   local found = redis.call('XRANGE', stream, entry, entry)
   redis.call('XACK', stream, group, entry)
   if #found == 0 then return 0 end
@@ -34,7 +35,7 @@ local function requeue(stream, ids, group, entry, bump, err)
   for k = 1, #f, 2 do h[f[k]] = f[k + 1] end
   redis.call('XDEL', stream, entry)
   local id = redis.call('XADD', stream, '*', 't', h.t, 'p', h.p, 'a', tonumber(h.a) + bump,
-    'q', h.q, 'e', err or h.e or '')
+    'h', tonumber(h.h or '0') + handed, 'q', h.q, 'e', err or h.e or '')
   redis.call('HSET', ids, h.t, 's ' .. id)
   return 1
 end
@@ -64,9 +65,9 @@ return n
 });
 
 /// KEYS: stream, ids, delayed, done, dead, dead jobs. ARGV: group, now ms, keep done ms,
-/// keep done count, keep dead count, then 8 values per delivery: kind (`d` done, `r`
+/// keep done count, keep dead count, then 9 values per delivery: kind (`d` done, `r`
 /// retry, `x` dead), entry id, task id, attempts, payload, delay ms, error, first
-/// enqueued ms. Returns how many deliveries were current.
+/// enqueued ms, hand-backs. Returns how many deliveries were current.
 pub static FINISH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -74,7 +75,7 @@ local group, now = ARGV[1], tonumber(ARGV[2])
 -- ARGV[5], the dead list's bound, is applied by TRIM.
 local keep_ms, keep_done = tonumber(ARGV[3]), tonumber(ARGV[4])
 local current, done_added = 0, false
-for i = 6, #ARGV, 8 do
+for i = 6, #ARGV, 9 do
   local kind, entry, task, att = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   -- Only the current delivery may end the job: XACK answers 0 for an entry that is
   -- no longer pending (taken back after its lease lapsed, or already acknowledged).
@@ -88,7 +89,8 @@ for i = 6, #ARGV, 8 do
         done_added = true
       end
     elseif kind == 'r' then
-      local job = cjson.encode({t = task, p = ARGV[i + 4], a = att, e = ARGV[i + 6], q = ARGV[i + 7]})
+      local job = cjson.encode({t = task, p = ARGV[i + 4], a = att, e = ARGV[i + 6], q = ARGV[i + 7],
+        h = ARGV[i + 8]})
       redis.call('ZADD', KEYS[3], now + tonumber(ARGV[i + 5]), job)
       redis.call('HSET', KEYS[2], task, 'delayed')
     else
@@ -118,14 +120,15 @@ local promoted, reclaimed = 0, 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, limit)
 for _, m in ipairs(due) do
   local j = cjson.decode(m)
-  local id = redis.call('XADD', KEYS[1], '*', 't', j.t, 'p', j.p, 'a', j.a, 'q', j.q, 'e', j.e)
+  local id = redis.call('XADD', KEYS[1], '*', 't', j.t, 'p', j.p, 'a', j.a, 'h', j.h or 0,
+    'q', j.q, 'e', j.e)
   redis.call('HSET', KEYS[2], j.t, 's ' .. id)
   redis.call('ZREM', KEYS[3], m)
   promoted = promoted + 1
 end
 local lapsed = redis.call('XPENDING', KEYS[1], group, 'IDLE', lease, '-', '+', limit)
 for _, p in ipairs(lapsed) do
-  reclaimed = reclaimed + requeue(KEYS[1], KEYS[2], group, p[1], 1,
+  reclaimed = reclaimed + requeue(KEYS[1], KEYS[2], group, p[1], 1, 0,
     'the worker running it stopped answering (lease lapsed)')
 end
 return {promoted, reclaimed}
@@ -133,22 +136,22 @@ return {promoted, reclaimed}
     )
 });
 
-/// KEYS: stream, ids. ARGV: group, consumer, then the entry ids it is running. Puts the
-/// consumer's other pending entries back as new entries (no attempt counted), then
-/// deletes the consumer if it holds nothing. Returns how many went back.
+/// KEYS: stream, ids. ARGV: group, consumer, then the entry ids it keeps. Puts the
+/// consumer's other pending entries back as new entries (a hand-back counted, no
+/// attempt), then deletes the consumer if it holds nothing. Returns how many went back.
 pub static HAND_BACK: LazyLock<Script> = LazyLock::new(|| {
     with_requeue(
         r#"
 local group, consumer = ARGV[1], ARGV[2]
-local running = {}
-for i = 3, #ARGV do running[ARGV[i]] = true end
+local keep = {}
+for i = 3, #ARGV do keep[ARGV[i]] = true end
 local back, kept = 0, 0
 local pending = redis.call('XPENDING', KEYS[1], group, '-', '+', 10000, consumer)
 for _, p in ipairs(pending) do
-  if running[p[1]] then
+  if keep[p[1]] then
     kept = kept + 1
   else
-    back = back + requeue(KEYS[1], KEYS[2], group, p[1], 0, nil)
+    back = back + requeue(KEYS[1], KEYS[2], group, p[1], 0, 1, nil)
   end
 end
 if kept == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[1], group, consumer) end

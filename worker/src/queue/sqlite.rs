@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS queue_jobs (
     -- ready | running | done | dead
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    -- Deliveries handed back by a stopping worker (not attempts).
+    hand_backs INTEGER NOT NULL DEFAULT 0,
     run_at_ms INTEGER NOT NULL,
     enqueued_ms INTEGER NOT NULL,
     -- The current delivery: its owner, receipt and lease expiry.
@@ -58,6 +60,17 @@ impl SqliteQueue {
     /// is held without renewal.
     pub async fn open(pool: SqlitePool, queue: &str, lease: Duration) -> Result<Self, QueueError> {
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        // Tables created before hand-backs were counted lack their column.
+        let has_hand_backs: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM pragma_table_info('queue_jobs') WHERE name = 'hand_backs'",
+        )
+        .fetch_optional(&pool)
+        .await?;
+        if has_hand_backs.is_none() {
+            sqlx::query("ALTER TABLE queue_jobs ADD COLUMN hand_backs INTEGER NOT NULL DEFAULT 0")
+                .execute(&pool)
+                .await?;
+        }
         Ok(Self {
             pool,
             queue: queue.to_owned(),
@@ -82,17 +95,18 @@ impl SqliteQueue {
         i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
     }
 
-    /// Claims up to `max` ready jobs for `consumer` in one statement.
+    /// Claims up to `max` ready jobs for `consumer` in one statement. A receipt names
+    /// the delivery's number, so no two deliveries of a job share one.
     async fn claim(&self, consumer: &str, max: usize) -> Result<Vec<Delivery>, QueueError> {
         let now = now_ms();
         let rows = sqlx::query(
             "UPDATE queue_jobs SET state = 'running', consumer = ?1,
-                    receipt = task_id || ':' || (attempts + 1) || ':' || ?2,
+                    receipt = task_id || ':' || (attempts + hand_backs + 1) || ':' || ?2,
                     lease_until_ms = ?2 + ?3
              WHERE task_id IN (SELECT task_id FROM queue_jobs
                                WHERE queue = ?4 AND state = 'ready' AND run_at_ms <= ?2
                                ORDER BY run_at_ms, task_id LIMIT ?5)
-             RETURNING task_id, payload, attempts, enqueued_ms, receipt",
+             RETURNING task_id, payload, attempts, hand_backs, enqueued_ms, receipt",
         )
         .bind(consumer)
         .bind(now)
@@ -108,6 +122,7 @@ impl SqliteQueue {
                     task_id: r.try_get("task_id")?,
                     payload: r.try_get("payload")?,
                     attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                    hand_backs: u32::try_from(r.try_get::<i64, _>("hand_backs")?).unwrap_or(0),
                     enqueued_ms: r.try_get("enqueued_ms")?,
                     receipt: r.try_get("receipt")?,
                 })
@@ -148,13 +163,15 @@ impl SqliteQueue {
         None
     }
 
-    /// Puts one delivery back on the queue, as never started.
-    async fn release(&self, receipt: &str) -> Result<(), QueueError> {
+    /// Puts one delivery back on the queue with `handed` more hand-backs (0 for one the
+    /// consumer never received).
+    async fn release(&self, receipt: &str, handed: u32) -> Result<(), QueueError> {
         sqlx::query(
             "UPDATE queue_jobs SET state = 'ready', consumer = NULL, receipt = NULL,
-                    lease_until_ms = NULL
+                    lease_until_ms = NULL, hand_backs = hand_backs + ?
              WHERE receipt = ? AND state = 'running'",
         )
+        .bind(i64::from(handed))
         .bind(receipt)
         .execute(&self.pool)
         .await?;
@@ -263,11 +280,12 @@ impl JobStore for SqliteQueue {
                 receipt: receipt.clone(),
                 payload: payload.clone(),
                 attempts: 0,
+                hand_backs: 0,
                 enqueued_ms: now,
             };
             if waiter.tx.send(delivery).is_err() {
                 // The reader stopped waiting after it was chosen: the job goes back.
-                self.release(&receipt).await?;
+                self.release(&receipt, 0).await?;
             }
         }
         if queued > 0 {
@@ -406,7 +424,7 @@ impl JobStore for SqliteQueue {
         Ok(())
     }
 
-    async fn hand_back(&self, consumer: &str, running: &[String]) -> Result<u64, QueueError> {
+    async fn hand_back(&self, consumer: &str, keep: &[String]) -> Result<u64, QueueError> {
         let rows = sqlx::query(
             "SELECT receipt FROM queue_jobs WHERE queue = ? AND state = 'running' AND consumer = ?",
         )
@@ -417,8 +435,8 @@ impl JobStore for SqliteQueue {
         let mut back = 0;
         for r in rows {
             let receipt: String = r.try_get("receipt")?;
-            if !running.contains(&receipt) {
-                self.release(&receipt).await?;
+            if !keep.contains(&receipt) {
+                self.release(&receipt, 1).await?;
                 back += 1;
             }
         }

@@ -7,9 +7,10 @@
 //!
 //! Delivery is at-least-once. A delivery is leased to one consumer; the lease is
 //! renewed while the job runs and, once it lapses (the worker died or froze), the job
-//! goes back on the queue as a *new* delivery with one more attempt counted. A late
-//! finish of the old delivery is ignored: every finishing step first checks that its
-//! delivery is still the current one.
+//! goes back on the queue as a *new* delivery with one more attempt counted. A worker
+//! that stops hands its deliveries back instead: new deliveries at once, with one more
+//! hand-back counted and no attempt. A late finish of an old delivery is ignored: every
+//! finishing step first checks that its delivery is still the current one.
 
 use std::time::Duration;
 
@@ -27,8 +28,21 @@ pub struct Delivery {
     pub payload: String,
     /// Attempts used before this delivery (failed runs and lapsed leases).
     pub attempts: u32,
+    /// Earlier deliveries handed back by a stopping worker (not attempts).
+    pub hand_backs: u32,
     /// When the job was first enqueued (ms since the epoch).
     pub enqueued_ms: i64,
+}
+
+impl Delivery {
+    /// This delivery's number among the job's deliveries, from 1: every earlier one
+    /// (failed, lapsed or handed back) counts, so a later delivery always has a higher
+    /// number (the session's delivery fence, `maplink::session::Delivery`, relies on it).
+    pub fn number(&self) -> u32 {
+        self.attempts
+            .saturating_add(self.hand_backs)
+            .saturating_add(1)
+    }
 }
 
 /// How a delivery ended.
@@ -141,10 +155,11 @@ pub trait JobStore: Send + Sync {
     /// that have been idle, holding nothing, for longer than `idle_consumer`.
     async fn trim(&self, retention: &Retention, idle_consumer: Duration) -> Result<(), QueueError>;
 
-    /// Puts `consumer`'s deliveries other than `running` straight back on the queue,
-    /// without counting an attempt (they were fetched but never started), and forgets
-    /// the consumer if it then holds nothing.
-    async fn hand_back(&self, consumer: &str, running: &[String]) -> Result<u64, QueueError>;
+    /// Puts `consumer`'s deliveries other than `keep` straight back on the queue as new
+    /// deliveries, with a hand-back counted and no attempt (they were fetched but never
+    /// started, or their runs were cancelled because the worker is stopping), and
+    /// forgets the consumer if it then holds nothing.
+    async fn hand_back(&self, consumer: &str, keep: &[String]) -> Result<u64, QueueError>;
 
     async fn stats(&self) -> Result<QueueStats, QueueError>;
 
