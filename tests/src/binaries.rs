@@ -143,6 +143,22 @@ impl Proc {
         None
     }
 
+    /// Waits up to `timeout` for the process to exit by itself; its exit status, or
+    /// `None` if it is still running (it is left running).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.as_mut()?.try_wait().ok().flatten() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Log lines of `needle` messages about session `id`.
     pub fn session_messages(&self, needle: &str, id: &str) -> usize {
         self.messages_containing(needle)

@@ -2,6 +2,7 @@
 //! heartbeat, and runs the scheduled TTL cleanup.
 
 pub mod cli;
+pub mod hand_back;
 pub mod heartbeat;
 pub mod jobs;
 pub mod noop;

@@ -59,7 +59,12 @@ pub async fn run(
             .data(state.clone())
             .build(noop_task)
     });
-    run_monitor(monitor, Duration::from_secs(5), shutdown).await
+    run_monitor(
+        monitor,
+        Box::pin(tokio::time::sleep(Duration::from_secs(5))),
+        shutdown,
+    )
+    .await
 }
 
 async fn noop_task(

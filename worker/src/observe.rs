@@ -227,8 +227,12 @@ pub async fn require_ops_access(
     }
 }
 
-/// Serves `/metrics` (behind `gate`) and `/healthz` (always open, for probes) on
-/// `bind` until shutdown; returns the bound address (port 0 picks one).
+/// Serves `/metrics` (behind `gate`), `/healthz` and `/readyz` (always open, for
+/// probes) on `bind`; returns the bound address (port 0 picks one).
+///
+/// `/readyz` answers 200 while the worker takes jobs and 503 from the moment its stop
+/// begins. The listener stays up until the process exits, so that the stop (running
+/// jobs finishing within the grace, then handed back) can still be watched and scraped.
 pub async fn serve_metrics(
     bind: &str,
     handle: PrometheusHandle,
@@ -243,13 +247,25 @@ pub async fn serve_metrics(
             Arc::new(gate),
             require_ops_access,
         ))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(move || std::future::ready(readiness(&shutdown))),
+        );
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.wait())
-            .await;
+        let _ = axum::serve(listener, app).await;
     });
     Ok(addr)
+}
+
+/// A worker is ready while it takes jobs.
+fn readiness(shutdown: &Shutdown) -> Response {
+    if shutdown.is_triggered() {
+        let body = json!({ "status": "stopping", "taking_jobs": false });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    } else {
+        Json(json!({ "status": "ready", "taking_jobs": true })).into_response()
+    }
 }
 
 #[cfg(test)]

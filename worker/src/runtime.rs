@@ -1,5 +1,9 @@
 //! Running a worker process: an apalis worker for the coordinates job on the queue's
 //! job source, and the cleanup schedule, all stopped by one shutdown signal.
+//!
+//! A stop takes no new jobs from the moment of the signal (the job source ends its
+//! read), waits up to `shutdown_timeout_secs` for the running ones, and then cancels
+//! what still runs and hands it back to the queue ([`crate::hand_back`]).
 
 use std::{
     sync::{
@@ -10,13 +14,20 @@ use std::{
 };
 
 use apalis::prelude::*;
+use futures::{FutureExt, future::BoxFuture};
 use maplink::{jobs::ConvertJob, metrics as m, shutdown::Shutdown};
 
 use crate::{
+    hand_back,
     jobs::{cleanup, convert},
-    queue::{QueueBackend, source::JobSource},
+    queue::{QueueBackend, source::JobSource, store::Delivery},
     state::WorkerState,
 };
+
+/// How long the hand-back of cancelled runs may take (fences, events and the queue's
+/// hand-back): a store that does not answer must not hold the exit past the grace
+/// by much. Deliveries not handed back in time wait for their lease to lapse.
+const HAND_BACK_BUDGET: Duration = Duration::from_millis(700);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -80,8 +91,9 @@ async fn run_convert(
     let config = QueueBackend::source_config(&state.settings);
     let name = state.process_name.to_string();
     let concurrency = state.settings.worker_concurrency;
-    let shutdown_timeout = Duration::from_secs(state.settings.shutdown_timeout_secs);
+    let grace = Duration::from_secs(state.settings.shutdown_timeout_secs);
     let stop_reading = shutdown.clone();
+    let worker_state = state.clone();
     let monitor = Monitor::new().register(move |_restarts| {
         WorkerBuilder::new(name.clone())
             .backend(
@@ -91,16 +103,58 @@ async fn run_convert(
             .concurrency(concurrency)
             .enable_tracing()
             .catch_panic()
-            .data(state.clone())
+            .data(worker_state.clone())
             .build(convert_task)
     });
-    run_monitor(monitor, shutdown_timeout, shutdown).await
+    // The grace's end cancels the runs still under way, in the same poll that ends the
+    // monitor: their futures are dropped right after, so none of them gets to record
+    // an outcome for a delivery that is about to be handed back.
+    let (cancelled_tx, mut cancelled_rx) = tokio::sync::oneshot::channel();
+    let runs = state.runs.clone();
+    let grace_over = async move {
+        tokio::time::sleep(grace).await;
+        let _ = cancelled_tx.send(runs.cancel_all());
+    };
+    let result = run_monitor(monitor, grace_over.boxed(), shutdown).await;
+    // Sent before the monitor returned, if the grace ran out; nothing to wait for.
+    if let Ok(cancelled) = cancelled_rx.try_recv() {
+        hand_back_cancelled(&state, backend, cancelled).await;
+    }
+    result
 }
 
-/// Runs `monitor` until `shutdown`, waiting up to `shutdown_timeout` for running jobs.
+/// Fences each cancelled run's session, then hands this worker's deliveries back to
+/// the queue, within [`HAND_BACK_BUDGET`].
+async fn hand_back_cancelled(
+    state: &WorkerState,
+    backend: &QueueBackend,
+    cancelled: Vec<hand_back::Run>,
+) {
+    tracing::info!(
+        runs = cancelled.len(),
+        "shutdown grace over: cancelling running jobs and handing them back"
+    );
+    let store = backend.store();
+    let steps = async {
+        futures::future::join_all(cancelled.iter().map(|run| hand_back::fence(state, run))).await;
+        store.hand_back(&state.process_name, &[]).await
+    };
+    match tokio::time::timeout(HAND_BACK_BUDGET, steps).await {
+        Ok(Ok(n)) => tracing::info!(jobs = n, "handed jobs back to the queue"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not hand jobs back; their leases will lapse")
+        }
+        Err(_) => tracing::warn!(
+            "the stores did not answer in time to hand jobs back; their leases will lapse"
+        ),
+    }
+}
+
+/// Runs `monitor` until `shutdown`, then waits for its running jobs until they end or
+/// `grace_over` resolves, whichever comes first.
 pub(crate) async fn run_monitor(
     monitor: Monitor,
-    shutdown_timeout: Duration,
+    grace_over: BoxFuture<'static, ()>,
     shutdown: Shutdown,
 ) -> Result<(), RunError> {
     let signal = {
@@ -111,7 +165,7 @@ pub(crate) async fn run_monitor(
         }
     };
     match monitor
-        .shutdown_timeout(shutdown_timeout)
+        .with_terminator(grace_over)
         .run_with_signal(signal)
         .await
     {
@@ -147,10 +201,12 @@ async fn convert_task(
     state: Data<WorkerState>,
     attempt: Attempt,
     task_id: TaskId,
+    queued: Data<Delivery>,
 ) -> Result<(), BoxDynError> {
     let max = state.settings.job_max_attempts as usize;
     let current = attempt.current();
-    let delivery = u32::try_from(current).unwrap_or(u32::MAX);
+    // The session's delivery fence counts hand-backs too; the attempts cap does not.
+    let delivery = queued.number();
     if current > max {
         let reason = format!("Processing failed after {max} attempts");
         metrics::counter!(m::JOBS_FAILED).increment(1);

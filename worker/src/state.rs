@@ -7,7 +7,7 @@ use maplink::{
     config::Settings, events::EventLog, files::FileStore, ops::OpsStore, session::SessionStore,
 };
 
-use crate::{queue::QueueBackend, resolve::Resolver};
+use crate::{hand_back::Runs, queue::QueueBackend, resolve::Resolver};
 
 #[derive(Clone)]
 pub struct WorkerState {
@@ -24,6 +24,8 @@ pub struct WorkerState {
     /// Jobs this process is running now, and has finished since it started.
     pub in_flight: Arc<AtomicU64>,
     pub jobs_done: Arc<AtomicU64>,
+    /// The runs of the coordinates job under way, cancelled when the process stops.
+    pub runs: Arc<Runs>,
     /// This process's name in logs and in the cleanup history.
     pub process_name: Arc<str>,
 }
@@ -51,6 +53,7 @@ impl WorkerState {
             queue: backend.clone(),
             in_flight: Arc::default(),
             jobs_done: Arc::default(),
+            runs: Arc::default(),
             process_name: process_name.into(),
         })
     }

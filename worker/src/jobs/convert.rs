@@ -97,7 +97,8 @@ pub async fn run(state: &WorkerState, job: &ConvertJob, delivery: u32) -> Result
     )
     .await;
 
-    let signals = Arc::new(RunSignals::default());
+    // Registered so that a stopping worker can cancel the run (`crate::hand_back`).
+    let signals = state.runs.start(id, job.run, delivery);
     let reporter = progress::spawn_reporter(state.events.clone(), id, total, signals.clone());
     let _heartbeat = heartbeat::spawn(
         state.sessions.clone(),
