@@ -6,6 +6,7 @@
 //! cargo run --release -p maplink-bench -- hostile
 //! cargo run --release -p maplink-bench -- queue
 //! cargo run --release -p maplink-bench -- storage
+//! cargo run --release -p maplink-bench -- shutdown
 //! ```
 //!
 //! Scenarios:
@@ -33,6 +34,8 @@
 //!   in-process `s3s-fs` server on 127.0.0.1), alternating, median of 5 each: upload,
 //!   job and download times, rows/s, bytes moved, the S3 output checked equal to the
 //!   local one, and the S3 ÷ local job-time ratio.
+//! - `shutdown`: a worker stopped with SIGTERM mid-job ([`shutdown`]): its exit time
+//!   and when the job completes on a second worker, against grace and lease.
 //!
 //! Each scenario prints its numbers and the target; the exit status is non-zero when a
 //! target is missed.
@@ -42,6 +45,7 @@ mod queue;
 mod queue_sessions;
 mod rss;
 mod scenarios;
+mod shutdown;
 mod stack;
 mod storage;
 
@@ -63,6 +67,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Some("hostile") => met &= hostile::hostile().await?,
         Some("queue") => met &= queue::queue().await?,
         Some("storage") => met &= storage::storage(number(1, 100_000)?).await?,
+        Some("shutdown") => met &= shutdown::shutdown().await?,
         Some("measure") => {
             let path = args
                 .get(1)
@@ -75,7 +80,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Some(other) => {
             anyhow::bail!(
-                "unknown scenario {other:?}; use sheet [ROWS], links [N], hostile, queue or storage [ROWS]"
+                "unknown scenario {other:?}; use sheet [ROWS], links [N], hostile, queue, storage [ROWS] or shutdown"
             )
         }
     }
