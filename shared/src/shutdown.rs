@@ -56,3 +56,20 @@ pub async fn os_signal() {
     }
     tracing::info!("shutdown signal received");
 }
+
+/// How long a process's exit waits for blocking work still under way.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Runs a binary's `main` future on a multi-threaded runtime, then exits without
+/// waiting for blocking work still under way: a run cancelled at the end of the
+/// shutdown grace may still be on a blocking thread (it stops at its next row; reading
+/// or writing a workbook does not look), but its session is fenced and its job handed
+/// back, so the exit does not wait for it.
+pub fn block_on_main<F: std::future::Future>(main: F) -> std::io::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(main);
+    runtime.shutdown_timeout(EXIT_WAIT);
+    Ok(result)
+}

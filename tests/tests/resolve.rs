@@ -37,6 +37,15 @@ fn resolver(server: &LinkServer) -> Resolver {
     Resolver::new(&settings(server), None).unwrap()
 }
 
+/// A resolver that may search Places (the link server's stand-in) with the right key.
+fn resolver_with_places_key(server: &LinkServer) -> Resolver {
+    let with_key = Settings {
+        places_api_key: Some(PLACES_KEY.into()),
+        ..settings(server)
+    };
+    Resolver::new(&with_key, None).unwrap()
+}
+
 fn found(r: &Resolution) -> (f64, f64, &str) {
     let f = r
         .result
@@ -273,14 +282,7 @@ async fn places_named_by_id_without_a_places_key_say_what_is_missing_and_are_not
 #[tokio::test]
 async fn with_a_places_key_a_place_id_link_is_looked_up_without_fetching_the_page() {
     let server = LinkServer::start().await;
-    let r = Resolver::new(
-        &Settings {
-            places_api_key: Some(PLACES_KEY.into()),
-            ..settings(&server)
-        },
-        None,
-    )
-    .unwrap();
+    let r = resolver_with_places_key(&server);
     let res = r
         .resolve(&server.url("/slow?q=place_id:ChIJN1t_tDeuEmsRUsoyG83frY4"))
         .await;
@@ -305,14 +307,7 @@ async fn with_a_places_key_a_place_id_link_is_looked_up_without_fetching_the_pag
 #[tokio::test]
 async fn with_a_places_key_a_cid_link_is_found_through_the_place_its_page_names() {
     let server = LinkServer::start().await;
-    let r = Resolver::new(
-        &Settings {
-            places_api_key: Some(PLACES_KEY.into()),
-            ..settings(&server)
-        },
-        None,
-    )
-    .unwrap();
+    let r = resolver_with_places_key(&server);
     // A cid= share link lands on the place's page, which names it.
     let link = server.url("/redirect?cid=14887290543960349143&to=/maps/place/Polokwane+Mall");
     let res = r.resolve(&link).await;
@@ -328,14 +323,7 @@ async fn with_a_places_key_a_cid_link_is_found_through_the_place_its_page_names(
 #[tokio::test]
 async fn with_a_places_key_a_short_plus_code_is_searched_as_written() {
     let server = LinkServer::start().await;
-    let r = Resolver::new(
-        &Settings {
-            places_api_key: Some(PLACES_KEY.into()),
-            ..settings(&server)
-        },
-        None,
-    )
-    .unwrap();
+    let r = resolver_with_places_key(&server);
     let res = r.resolve("CVX5C+2V Johannesburg").await;
     assert_eq!(
         reason(&res),
@@ -358,14 +346,7 @@ async fn place_names_are_searched_when_a_key_is_configured() {
     assert_eq!(code(&without), "places_not_configured");
     assert_eq!(server.hits("/places"), 0);
 
-    let with_key = Resolver::new(
-        &Settings {
-            places_api_key: Some(PLACES_KEY.into()),
-            ..settings(&server)
-        },
-        None,
-    )
-    .unwrap();
+    let with_key = resolver_with_places_key(&server);
     let hit = with_key.resolve(&link).await;
     assert_eq!(found(&hit), (-23.8772, 29.4848, "places"));
     assert_eq!(provenance(&hit), ("Places", None, false));

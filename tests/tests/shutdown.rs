@@ -10,6 +10,7 @@
 
 use std::{
     collections::HashMap,
+    path::Path,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -22,7 +23,7 @@ use maplink::{
 use maplink_tests::{
     RedisServer, TestApp,
     api::{upload_to, wait_until_completed},
-    binaries::{Proc, start_worker, worker_env},
+    binaries::{Proc, start_api, start_worker, worker_env},
     eventually, sheets,
 };
 use maplink_worker::hand_back::MOVED_MESSAGE;
@@ -96,6 +97,23 @@ async fn worker_ready(worker: &Proc) -> u16 {
     r.status().as_u16()
 }
 
+/// A worker that has started the job of a new session (uploaded and processed through
+/// `app`), and a second, idle worker; with the session id.
+async fn two_workers_one_job_started(
+    app: &TestApp,
+    env: &HashMap<String, String>,
+    logs: &Path,
+) -> (Proc, Proc, String) {
+    let stopping = start_worker(env, logs);
+    let id = upload_and_process(app).await;
+    eventually(Duration::from_secs(10), "the job to start", || async {
+        (stopping.session_messages("job started", &id) == 1).then_some(())
+    })
+    .await;
+    let other = start_worker(env, logs);
+    (stopping, other, id)
+}
+
 /// SIGTERM with a 1 s grace, 1 s into a 7.5 s job: the stopping worker exits 0 within
 /// the grace plus a second, and the job is handed back, so another worker completes it
 /// within the grace + pickup + the job's own time, not after the 20 s lease. A hand-back
@@ -112,13 +130,7 @@ async fn a_job_cut_short_by_a_stop_completes_on_another_worker_without_waiting_f
     ];
     extra.extend(LONG_LEASE);
     let env = env(&redis, &app, &extra);
-    let mut stopping = start_worker(&env, logs.path());
-    let id = upload_and_process(&app).await;
-    eventually(Duration::from_secs(10), "the job to start", || async {
-        (stopping.session_messages("job started", &id) == 1).then_some(())
-    })
-    .await;
-    let other = start_worker(&env, logs.path());
+    let (mut stopping, other, id) = two_workers_one_job_started(&app, &env, logs.path()).await;
 
     stopping.signal("TERM");
     let signalled = Instant::now();
@@ -172,13 +184,7 @@ async fn a_job_that_ends_within_the_grace_finishes_on_the_stopping_worker_and_ru
     ];
     extra.extend(LONG_LEASE);
     let env = env(&redis, &app, &extra);
-    let mut stopping = start_worker(&env, logs.path());
-    let id = upload_and_process(&app).await;
-    eventually(Duration::from_secs(10), "the job to start", || async {
-        (stopping.session_messages("job started", &id) == 1).then_some(())
-    })
-    .await;
-    let other = start_worker(&env, logs.path());
+    let (mut stopping, other, id) = two_workers_one_job_started(&app, &env, logs.path()).await;
     assert_eq!(worker_ready(&stopping).await, 200);
 
     stopping.signal("TERM");
@@ -278,7 +284,6 @@ async fn the_embedded_api_stopped_mid_job_runs_it_again_at_its_next_start() {
     let data = tempfile::tempdir().unwrap();
     let logs = tempfile::tempdir().unwrap();
     let mut env: HashMap<String, String> = [
-        ("MAPLINK_BIND", "127.0.0.1:0".to_owned()),
         ("MAPLINK_DATA_DIR", data.path().display().to_string()),
         ("MAPLINK_ROW_DELAY_MS", "250".to_owned()),
         ("MAPLINK_SHUTDOWN_TIMEOUT_SECS", "1".to_owned()),
@@ -294,12 +299,7 @@ async fn the_embedded_api_stopped_mid_job_runs_it_again_at_its_next_start() {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     let client = maplink_tests::http_client();
-    let start = || {
-        let api = Proc::start("maplink-api", &env, logs.path());
-        let line = api.wait_for_message("maplink API listening", Duration::from_secs(20));
-        let base = format!("http://{}", line["fields"]["addr"].as_str().unwrap());
-        (api, base)
-    };
+    let start = || start_api(&env, logs.path());
 
     let (mut first, base) = start();
     let created: serde_json::Value =

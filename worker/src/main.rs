@@ -2,7 +2,7 @@
 //! SIGINT/SIGTERM. Exits non-zero if its queue workers die, so a supervisor restarts it.
 //! `maplink-worker convert INPUT [-o OUTPUT]` converts one file locally instead.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use anyhow::Context;
 use maplink::{
@@ -17,19 +17,8 @@ use maplink_worker::{
     runtime::{self, Roles},
 };
 
-/// How long the exit waits for blocking work still under way (see `main`).
-const EXIT_WAIT: Duration = Duration::from_millis(200);
-
 fn main() -> anyhow::Result<std::process::ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let result = runtime.block_on(run());
-    // A run cancelled at the end of the shutdown grace may still be on a blocking
-    // thread (it stops at its next row; reading or writing a workbook does not look):
-    // its session is fenced and its job handed back, so the exit does not wait for it.
-    runtime.shutdown_timeout(EXIT_WAIT);
-    result
+    maplink::shutdown::block_on_main(run())?
 }
 
 async fn run() -> anyhow::Result<std::process::ExitCode> {
