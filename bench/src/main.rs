@@ -41,6 +41,7 @@
 //! target is missed.
 
 mod hostile;
+mod process;
 mod queue;
 mod queue_sessions;
 mod rss;

@@ -5,10 +5,7 @@
 //! queue is empty; every session is then checked `completed`. Reported, not judged:
 //! each job is the whole coordinates job, so the rate is the job's, not the queue's.
 
-use std::{
-    path::{Path, PathBuf},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 use maplink::config::Settings;
@@ -17,6 +14,7 @@ use maplink_worker::queue::QueueBackend;
 use serde_json::Value;
 
 use crate::{
+    process::Process,
     queue::{PHASE_TIMEOUT, idle},
     stack,
 };
@@ -96,7 +94,7 @@ pub(crate) async fn sessions_end_to_end() -> anyhow::Result<()> {
     let deadline = started + PHASE_TIMEOUT;
     let drained_in = loop {
         for (w, at) in workers.iter_mut().zip(ready.iter_mut()) {
-            if at.is_none() && stack::logged(&w.log, "maplink worker started").is_some() {
+            if at.is_none() && w.logged("maplink worker started").is_some() {
                 *at = Some(started.elapsed().as_secs_f64());
             }
             anyhow::ensure!(w.is_running(), "a worker exited: {}", w.log_text());
@@ -195,53 +193,4 @@ async fn count_completed(
         completed += usize::from(done?);
     }
     Ok(completed)
-}
-
-/// A child process with its JSON log in a file; killed on drop. Unlike
-/// `stack::Service`, `spawn` does not wait for it to be ready: the workers' start-up
-/// is part of what the end-to-end phase times.
-struct Process {
-    child: std::process::Child,
-    log: PathBuf,
-}
-
-impl Process {
-    /// Starts `binary` with exactly `env` (plus PATH and HOME).
-    fn spawn(binary: &Path, env: &[(&str, String)], log: &Path) -> anyhow::Result<Self> {
-        Ok(Self {
-            child: stack::spawn_logged(binary, env, log)?,
-            log: log.to_owned(),
-        })
-    }
-
-    /// Waits for a log line whose message contains `needle`.
-    fn wait_for(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = stack::logged(&self.log, needle) {
-                return Ok(line);
-            }
-            anyhow::ensure!(self.is_running(), "exited: {}", self.log_text());
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "did not log {needle:?} within {timeout:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

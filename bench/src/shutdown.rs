@@ -16,16 +16,14 @@
 //! lease does not come into it. Three runs, each judged.
 
 use std::{
-    path::{Path, PathBuf},
-    process::{Child, Command},
-    sync::atomic::{AtomicUsize, Ordering},
+    path::Path,
     time::{Duration, Instant},
 };
 
 use maplink_tests::{RedisServer, sheets};
 use serde_json::Value;
 
-use crate::stack;
+use crate::{process::Process, stack};
 
 const RUNS: usize = 3;
 const GRACE_SECS: u64 = 3;
@@ -120,14 +118,26 @@ async fn one_run(api_binary: &Path, worker_binary: &Path) -> anyhow::Result<Stop
     ];
     let mut api_env = env.clone();
     api_env.push(("MAPLINK_BIND", "127.0.0.1:0".into()));
-    let api = Process::start(api_binary, &api_env, dir.path(), "maplink API listening")?;
+    let api = Process::start_in(
+        api_binary,
+        &api_env,
+        dir.path(),
+        "maplink API listening",
+        START_TIMEOUT,
+    )?;
     let base = format!(
         "http://{}",
         api.ready["fields"]["addr"]
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("the API's listening line has no address"))?
     );
-    let mut first = Process::start(worker_binary, &env, dir.path(), "maplink worker started")?;
+    let mut first = Process::start_in(
+        worker_binary,
+        &env,
+        dir.path(),
+        "maplink worker started",
+        START_TIMEOUT,
+    )?;
 
     maplink_worker::resolve::install_crypto_provider();
     let client = reqwest::Client::builder().no_proxy().build()?;
@@ -137,16 +147,16 @@ async fn one_run(api_binary: &Path, worker_binary: &Path) -> anyhow::Result<Stop
 
     first.signal("TERM")?;
     let signalled = Instant::now();
-    let mut second = Process::spawn(worker_binary, &env, dir.path())?;
+    let mut second = Process::spawn_in(worker_binary, &env, dir.path())?;
     let (mut exited, mut exit_ok, mut picked_up) = (None, false, None);
     let completed = loop {
         if exited.is_none()
-            && let Some(status) = first.child.try_wait()?
+            && let Some(status) = first.try_exit()?
         {
             exited = Some(signalled.elapsed());
             exit_ok = status.success();
         }
-        if picked_up.is_none() && stack::logged(&second.log, "job started").is_some() {
+        if picked_up.is_none() && second.logged("job started").is_some() {
             picked_up = Some(signalled.elapsed());
         }
         if status(&client, &base, &id).await? == "completed" {
@@ -173,7 +183,7 @@ async fn one_run(api_binary: &Path, worker_binary: &Path) -> anyhow::Result<Stop
         exit_ok,
         picked_up: picked_up.unwrap_or(completed),
         completed,
-        completed_by_second: stack::logged(&second.log, "job completed").is_some(),
+        completed_by_second: second.logged("job completed").is_some(),
     })
 }
 
@@ -206,90 +216,4 @@ async fn status(client: &reqwest::Client, base: &str, id: &str) -> anyhow::Resul
         .json()
         .await?;
     Ok(body["status"].as_str().unwrap_or_default().to_owned())
-}
-
-/// A child process with its JSON log in a file; killed on drop.
-struct Process {
-    child: Child,
-    log: PathBuf,
-    /// The log line that said it was ready (`Null` when not waited for).
-    ready: Value,
-}
-
-impl Process {
-    /// Starts `binary` and does not wait for it.
-    fn spawn(binary: &Path, env: &[(&str, String)], dir: &Path) -> anyhow::Result<Self> {
-        let name = binary.file_name().unwrap_or_default().to_string_lossy();
-        static STARTED: AtomicUsize = AtomicUsize::new(0);
-        let n = STARTED.fetch_add(1, Ordering::Relaxed);
-        let log = dir.join(format!("{name}-{n}.log"));
-        Ok(Self {
-            child: stack::spawn_logged(binary, env, &log)?,
-            log,
-            ready: Value::Null,
-        })
-    }
-
-    /// Starts `binary` and waits for a log line containing `ready`.
-    fn start(
-        binary: &Path,
-        env: &[(&str, String)],
-        dir: &Path,
-        ready: &str,
-    ) -> anyhow::Result<Self> {
-        let mut p = Self::spawn(binary, env, dir)?;
-        p.ready = p.wait_for(ready, START_TIMEOUT)?;
-        Ok(p)
-    }
-
-    fn wait_for(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = stack::logged(&self.log, needle) {
-                return Ok(line);
-            }
-            anyhow::ensure!(self.is_running(), "exited: {}", self.log_text());
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "did not log {needle:?} within {timeout:?}"
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-
-    /// Sends a signal by name with `kill(1)`.
-    fn signal(&self, name: &str) -> anyhow::Result<()> {
-        let sent = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()?;
-        anyhow::ensure!(sent.success(), "kill -{name} failed");
-        Ok(())
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<std::process::ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            anyhow::ensure!(Instant::now() < deadline, "still running after {timeout:?}");
-            std::thread::sleep(POLL);
-        }
-    }
-
-    fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

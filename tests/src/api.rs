@@ -73,6 +73,30 @@ pub async fn upload_to(
         .expect("upload request")
 }
 
+/// Uploads `bytes` as `filename` to an API at `base` and asks for it to be processed
+/// (both must succeed); returns the session id.
+pub async fn upload_and_process_at(
+    client: &reqwest::Client,
+    base: &str,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> String {
+    let r = upload_to(client, base, filename, bytes).await;
+    assert_eq!(r.status(), 201, "upload");
+    let created: Value = r.json().await.expect("upload answer");
+    let id = created["session_id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
+    let r = client
+        .post(format!("{base}/api/v1/sessions/{id}/process"))
+        .send()
+        .await
+        .expect("process request");
+    assert_eq!(r.status(), 202, "process");
+    id
+}
+
 /// `GET <url>`'s JSON body, whatever the status.
 pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     let r = client.get(url).send().await.expect("GET");

@@ -11,13 +11,12 @@ use std::{
 
 use maplink_tests::{
     RedisServer, TestApp,
-    api::{upload_to, wait_until_completed},
+    api::{upload_and_process_at, wait_until_completed},
     binaries::{start_api, start_worker, worker_env},
     eventually,
     s3_server::S3Server,
     sheets,
 };
-use serde_json::Value;
 
 /// The environment of a process that keeps its files in the bucket.
 fn bucket_env(s3: &S3Server, data_dir: &Path, redis: &str) -> HashMap<String, String> {
@@ -61,18 +60,7 @@ async fn api_and_two_workers_sharing_only_redis_and_a_bucket_convert_the_worked_
     ];
     let client = maplink_tests::http_client();
 
-    let created: Value = upload_to(&client, &base, "sites.xlsx", sheets::seed_example_xlsx())
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = created["session_id"].as_str().unwrap().to_owned();
-    let r = client
-        .post(format!("{base}/api/v1/sessions/{id}/process"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    let id = upload_and_process_at(&client, &base, "sites.xlsx", sheets::seed_example_xlsx()).await;
     let done = wait_until_completed(&client, &base, &id, Duration::from_secs(30)).await;
     assert_eq!(
         done["counts"],

@@ -22,7 +22,7 @@ use maplink::{
 };
 use maplink_tests::{
     RedisServer, TestApp,
-    api::{upload_to, wait_until_completed},
+    api::{upload_and_process_at, wait_until_completed},
     binaries::{Proc, start_api, start_worker, worker_env},
     eventually, sheets,
 };
@@ -302,19 +302,7 @@ async fn the_embedded_api_stopped_mid_job_runs_it_again_at_its_next_start() {
     let start = || start_api(&env, logs.path());
 
     let (mut first, base) = start();
-    let created: serde_json::Value =
-        upload_to(&client, &base, "sites.xlsx", sheets::seed_example_xlsx())
-            .await
-            .json()
-            .await
-            .unwrap();
-    let id = created["session_id"].as_str().unwrap().to_owned();
-    let r = client
-        .post(format!("{base}/api/v1/sessions/{id}/process"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    let id = upload_and_process_at(&client, &base, "sites.xlsx", sheets::seed_example_xlsx()).await;
     first.wait_for_message("job started", Duration::from_secs(10));
     first.signal("TERM");
     let status = first

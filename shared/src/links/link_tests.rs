@@ -3,27 +3,11 @@
 //! search), a route's destination, an embed's camera, a `/maps/search/` path, the EU
 //! consent interstitial, and links that name a place by id without coordinates.
 
-use super::*;
+use super::{test_support::assert_near, *};
 
 /// `5G5CVX5C+2V`: the cell from -26.1425, 28.972125, 0.000125° on each side.
 const CODE_LAT: f64 = -26.1424375;
 const CODE_LNG: f64 = 28.9721875;
-
-#[track_caller]
-fn assert_near(cases: &[(&str, f64, f64, Pattern)]) {
-    for &(link, lat, lng, pattern) in cases {
-        let parsed = parse(link).unwrap_or_else(|e| panic!("{link:?}: {e}"));
-        let Coordinates {
-            lat: got_lat,
-            lng: got_lng,
-        } = parsed.coordinates;
-        assert!(
-            (got_lat - lat).abs() < 1e-9 && (got_lng - lng).abs() < 1e-9,
-            "{link:?}: {got_lat},{got_lng} instead of {lat},{lng}"
-        );
-        assert_eq!(parsed.pattern, pattern, "{link:?}");
-    }
-}
 
 #[test]
 fn full_plus_codes_decode_offline_to_their_cell_s_centre() {

@@ -95,6 +95,8 @@ mod prop_tests;
 #[cfg(test)]
 mod report_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod text_tests;

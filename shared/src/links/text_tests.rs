@@ -3,7 +3,7 @@
 //! other separators than the bare pair's comma; their refusals; and where they stand
 //! against the bare pair.
 
-use super::*;
+use super::{test_support::assert_near, *};
 
 /// The dropped pin of issue 11's table, `26°06'29.5"S 28°03'09.7"E`.
 const DMS_LAT: f64 = -(26.0 + 6.0 / 60.0 + 29.5 / 3600.0);
@@ -11,22 +11,6 @@ const DMS_LNG: f64 = 28.0 + 3.0 / 60.0 + 9.7 / 3600.0;
 /// `S 26° 6.4917' E 28° 3.0117'`.
 const DM_LAT: f64 = -(26.0 + 6.4917 / 60.0);
 const DM_LNG: f64 = 28.0 + 3.0117 / 60.0;
-
-#[track_caller]
-fn assert_near(cases: &[(&str, f64, f64, Pattern)]) {
-    for &(text, lat, lng, pattern) in cases {
-        let parsed = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-        let Coordinates {
-            lat: got_lat,
-            lng: got_lng,
-        } = parsed.coordinates;
-        assert!(
-            (got_lat - lat).abs() < 1e-9 && (got_lng - lng).abs() < 1e-9,
-            "{text:?}: {got_lat},{got_lng} instead of {lat},{lng}"
-        );
-        assert_eq!(parsed.pattern, pattern, "{text:?}");
-    }
-}
 
 #[test]
 fn degrees_minutes_seconds_in_every_spelling() {
