@@ -150,6 +150,14 @@ pub struct Settings {
     pub geocode_user_agent: String,
     /// ISO 3166-1 alpha-2 codes the address search is limited to; empty = worldwide.
     pub geocode_countrycodes: Vec<String>,
+    /// Tile URL template of the web page's map: an `https://` or `http://` URL with
+    /// `{z}`, `{x}` and `{y}` (and `{s}.` before the host for a server's subdomains).
+    /// Empty = no tiles: the map draws its bundled country outlines only. The page's
+    /// content security policy lets images come from this origin ([`Settings::map_tile_origin`]).
+    pub map_tile_url: String,
+    /// The tiles' attribution, shown in the map's corner: text and `<a href="https://…">`
+    /// links (the page keeps only those; anything else shows as its text).
+    pub map_tile_attribution: String,
 }
 
 /// Map and short-link domains the network tier may fetch by default.
@@ -172,6 +180,13 @@ pub const DEFAULT_ALLOWED_HOSTS: &[&str] = &[
     "osm.org",
     "bing.com",
 ];
+
+/// OpenStreetMap's standard tile layer. Its usage policy allows light use such as one
+/// page's results map, with the attribution below.
+pub const DEFAULT_MAP_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+
+pub const DEFAULT_MAP_TILE_ATTRIBUTION: &str =
+    "© <a href=\"https://www.openstreetmap.org/copyright\">OpenStreetMap</a> contributors";
 
 /// Names the application and says that nobody set a contact; operators of a public
 /// service must replace it (`geocode_user_agent`).
@@ -245,6 +260,8 @@ impl Default for Settings {
             geocode_rate_per_sec: 1,
             geocode_user_agent: DEFAULT_GEOCODE_USER_AGENT.into(),
             geocode_countrycodes: Vec::new(),
+            map_tile_url: DEFAULT_MAP_TILE_URL.into(),
+            map_tile_attribution: DEFAULT_MAP_TILE_ATTRIBUTION.into(),
         }
     }
 }
@@ -345,6 +362,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("geocode_rate_per_sec", Kind::Integer),
     ("geocode_user_agent", Kind::Text),
     ("geocode_countrycodes", Kind::List),
+    ("map_tile_url", Kind::Text),
+    ("map_tile_attribution", Kind::Text),
 ];
 
 impl Settings {
@@ -513,6 +532,7 @@ impl Settings {
             ));
         }
         self.validate_geocoding()?;
+        self.map_tile_origin()?;
         if self.queue_heartbeat_secs == 0 || self.queue_missed_heartbeats < 2 {
             return bad(format!(
                 "queue_heartbeat_secs ({}) must be at least 1 and queue_missed_heartbeats ({}) at least 2 \
@@ -552,6 +572,60 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// Where the web page's map tiles come from, as a content-security-policy source:
+    /// the scheme, host and port of `map_tile_url` (`https://tile.openstreetmap.org`),
+    /// with a `{s}.` subdomain template as a wildcard (`https://*.tile.example.org`).
+    /// `None` when `map_tile_url` is empty (no tiles); an error names what is wrong
+    /// with a template the page could not use.
+    pub fn map_tile_origin(&self) -> Result<Option<String>> {
+        let template = self.map_tile_url.as_str();
+        if template.is_empty() {
+            return Ok(None);
+        }
+        let bad = |why: &str| Error::Config(format!("map_tile_url {template:?} {why}"));
+        let (scheme, rest) = template
+            .split_once("://")
+            .filter(|(scheme, _)| matches!(*scheme, "https" | "http"))
+            .ok_or_else(|| bad("must start with https:// or http://"))?;
+        if ["{z}", "{x}", "{y}"].iter().any(|p| !template.contains(p)) {
+            return Err(bad(
+                "must contain {z}, {x} and {y}, as in https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            ));
+        }
+        if template
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(bad("must not contain spaces or control characters"));
+        }
+        let (authority, path) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+        // Leaflet fills `{s}` with one of a server's subdomains (a., b., c.): the policy
+        // then has to allow all of them.
+        let (wildcard, authority) = match authority.strip_prefix("{s}.") {
+            Some(host) => (true, host),
+            None => (false, authority),
+        };
+        if authority.is_empty() {
+            return Err(bad("has no host"));
+        }
+        if authority.contains(['{', '}', '@']) {
+            return Err(bad(
+                "must name its host plainly (only {s}. may come before it, and no user name)",
+            ));
+        }
+        // The placeholders are no valid URL characters; without their braces the rest
+        // of the template is checked as the URL it will become.
+        let probe = format!("{scheme}://{authority}{}", path.replace(['{', '}'], ""));
+        let parsed = url::Url::parse(&probe).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("has no host"))?;
+        let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let star = if wildcard { "*." } else { "" };
+        Ok(Some(format!("{scheme}://{star}{host}{port}")))
     }
 
     /// The limits every sheet read is held to.
@@ -743,6 +817,75 @@ mod tests {
             let var = format!("MAPLINK_{}", key.to_ascii_uppercase());
             let err = Settings::load_from(None, env(&[(&var, value)])).unwrap_err();
             assert!(err.to_string().contains(key), "{var}={value:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_map_tiles_default_to_openstreetmap_and_an_empty_url_turns_them_off() {
+        let s = Settings::load_from(None, env(&[])).unwrap();
+        assert_eq!(
+            s.map_tile_url,
+            "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        );
+        assert!(
+            s.map_tile_attribution
+                .contains("https://www.openstreetmap.org/copyright")
+        );
+        assert_eq!(
+            s.map_tile_origin().unwrap().as_deref(),
+            Some("https://tile.openstreetmap.org")
+        );
+        let s = Settings::load_from(None, env(&[("MAPLINK_MAP_TILE_URL", "")])).unwrap();
+        assert_eq!(s.map_tile_url, "");
+        assert_eq!(s.map_tile_origin().unwrap(), None);
+    }
+
+    #[test]
+    fn the_map_tile_origin_is_the_templates_scheme_host_and_port() {
+        for (template, origin) in [
+            (
+                "http://127.0.0.1:8123/{z}/{x}/{y}.png",
+                "http://127.0.0.1:8123",
+            ),
+            (
+                "https://{s}.tile.example.org/{z}/{x}/{y}.png?key=abc",
+                "https://*.tile.example.org",
+            ),
+            (
+                "https://tiles.example.org:443/osm/{z}/{x}/{y}{r}.png",
+                "https://tiles.example.org",
+            ),
+            ("https://[::1]:9000/{z}/{x}/{y}.png", "https://[::1]:9000"),
+            (
+                "https://Tiles.Example.ORG/{z}/{x}/{y}.png",
+                "https://tiles.example.org",
+            ),
+        ] {
+            let var = ("MAPLINK_MAP_TILE_URL", template);
+            let s = Settings::load_from(None, env(&[var])).unwrap();
+            assert_eq!(s.map_tile_origin().unwrap().as_deref(), Some(origin));
+        }
+    }
+
+    #[test]
+    fn a_map_tile_url_the_page_could_not_use_is_refused_at_start() {
+        for template in [
+            "tile.openstreetmap.org/{z}/{x}/{y}.png",
+            "ftp://tiles.example.org/{z}/{x}/{y}.png",
+            "https://tiles.example.org/{z}/{x}.png",
+            "https://tiles.example.org/{x}/{y}.png",
+            "https://{z}.example.org/{z}/{x}/{y}.png",
+            "https://user@tiles.example.org/{z}/{x}/{y}.png",
+            "https:///{z}/{x}/{y}.png",
+            "https://tiles.example.org/{z}/{x}/{y}.png; img-src *",
+            "https://tiles example.org/{z}/{x}/{y}.png",
+        ] {
+            let err =
+                Settings::load_from(None, env(&[("MAPLINK_MAP_TILE_URL", template)])).unwrap_err();
+            assert!(
+                err.to_string().contains("map_tile_url"),
+                "{template}: {err}"
+            );
         }
     }
 

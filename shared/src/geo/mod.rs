@@ -37,12 +37,14 @@ mod format;
 mod generate;
 mod key;
 mod names;
+mod outlines;
 mod region_index;
 #[cfg(test)]
 mod tests;
 
 pub use boundaries::TOLERANCE_KM;
 pub use columns::region_columns;
+pub use outlines::outlines_geojson;
 pub use region_index::{Area, Outside, RegionIndex, Verdict};
 
 /// Loads the boundary data and the name index now rather than on the first check
