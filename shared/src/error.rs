@@ -44,6 +44,9 @@ pub enum Error {
     Corrupt(String),
     #[error("configuration: {0}")]
     Config(String),
+    /// A format writer (GeoJSON, KML, GPX) refused what it was given.
+    #[error("writing the {0} export: {1}")]
+    Export(&'static str, String),
 }
 
 impl Error {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod files;
 pub mod geo;
 pub mod jobs;

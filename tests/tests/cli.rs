@@ -146,3 +146,99 @@ fn details_add_source_precision_and_check_columns_and_the_summary_names_unknown_
         ["Name", "Region", "Maps link", "LONG", "LATTs", "Comments"]
     );
 }
+
+#[test]
+fn writes_the_located_rows_as_geojson_kml_and_gpx() {
+    use std::str::FromStr;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stores.xlsx"), sheets::seed_example_xlsx()).unwrap();
+    let expected: Vec<(f64, f64)> = sheets::seed_expected()
+        .into_iter()
+        .filter_map(|e| Some((e.lng?, e.lat?)))
+        .collect();
+    assert_eq!(expected.len(), 26);
+    let same = |got: Vec<(f64, f64)>, format: &str| {
+        assert_eq!(got.len(), 26, "{format}");
+        for (g, w) in got.iter().zip(&expected) {
+            assert!(
+                (g.0 - w.0).abs() < 1e-9 && (g.1 - w.1).abs() < 1e-9,
+                "{format}: {g:?} vs {w:?}"
+            );
+        }
+    };
+    for format in ["geojson", "kml", "gpx"] {
+        let out = convert(dir.path(), &["stores.xlsx", "--format", format]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "4 rows without coordinates are not in the {format} file"
+            )),
+            "{}",
+            stderr(&out)
+        );
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("processed_stores.{format}"))).unwrap();
+        let points = match format {
+            "geojson" => {
+                let fc = geojson::FeatureCollection::from_str(&text).unwrap();
+                fc.features
+                    .iter()
+                    .map(|f| match f.geometry.as_ref().map(|g| &g.value) {
+                        Some(geojson::GeometryValue::Point { coordinates }) => {
+                            (coordinates[0], coordinates[1])
+                        }
+                        other => panic!("not a point: {other:?}"),
+                    })
+                    .collect()
+            }
+            "kml" => {
+                let kml::Kml::KmlDocument(doc) = kml::Kml::<f64>::from_str(&text).unwrap() else {
+                    panic!("not a KML document");
+                };
+                let kml::Kml::Document { elements, .. } = &doc.elements[0] else {
+                    panic!("no Document");
+                };
+                elements
+                    .iter()
+                    .filter_map(|e| match e {
+                        kml::Kml::Placemark(p) => match &p.geometry {
+                            Some(kml::types::Geometry::Point(pt)) => Some((pt.coord.x, pt.coord.y)),
+                            _ => None,
+                        },
+                        _ => None,
+                    })
+                    .collect()
+            }
+            _ => gpx::read(text.as_bytes())
+                .unwrap()
+                .waypoints
+                .iter()
+                .map(|w| (w.point().x(), w.point().y()))
+                .collect(),
+        };
+        same(points, format);
+    }
+    // Only the exports were written: no sheet, no failed/skipped subsets.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "processed_stores.geojson",
+            "processed_stores.gpx",
+            "processed_stores.kml",
+            "stores.xlsx"
+        ]
+    );
+    let bad = convert(dir.path(), &["stores.xlsx", "--format", "shp"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("--format shp: use geojson, kml or gpx"),
+        "{}",
+        stderr(&bad)
+    );
+}

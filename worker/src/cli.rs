@@ -1,9 +1,11 @@
-//! `maplink-worker convert INPUT [-o OUTPUT] [--details] [--config FILE]`: the
-//! coordinates job run locally on one file, with no queue — what `python
+//! `maplink-worker convert INPUT [-o OUTPUT] [--details] [--format F] [--config FILE]`:
+//! the coordinates job run locally on one file, with no queue — what `python
 //! map_converter.py in.xlsx out.xlsx` did for scripts. `--details` adds the `Source`,
-//! `Precision` and `Check` columns. A progress bar on stderr (when it is a terminal), a
-//! summary at the end (with the region names the check did not know), and a non-zero
-//! exit with a clear message on bad input.
+//! `Precision` and `Check` columns. `--format geojson|kml|gpx` writes the located rows
+//! as map data instead of the sheet (the same export as the API's download). A
+//! progress bar on stderr (when it is a terminal), a summary at the end (with the
+//! region names the check did not know), and a non-zero exit with a clear message on
+//! bad input.
 
 use std::{
     io::{IsTerminal, Write},
@@ -13,7 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use maplink::{config::Settings, domain::FileFormat};
+use maplink::{config::Settings, domain::FileFormat, export::ExportFormat, sheet};
 
 use crate::{
     heartbeat::RunSignals,
@@ -21,7 +23,7 @@ use crate::{
     resolve::Resolver,
 };
 
-const USAGE: &str = "usage: maplink-worker convert INPUT [-o OUTPUT] [--details] [--config FILE]";
+const USAGE: &str = "usage: maplink-worker convert INPUT [-o OUTPUT] [--details] [--format geojson|kml|gpx] [--config FILE]";
 
 struct Args {
     input: PathBuf,
@@ -29,6 +31,8 @@ struct Args {
     config: Option<PathBuf>,
     /// Add the `Source`, `Precision` and `Check` columns.
     details: bool,
+    /// Write the located rows in this format instead of the sheet.
+    export: Option<ExportFormat>,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -36,12 +40,20 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut output = None;
     let mut config = None;
     let mut details = false;
+    let mut export = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "-o" | "--output" => output = Some(PathBuf::from(it.next().ok_or("-o needs a file")?)),
             "--config" => config = Some(PathBuf::from(it.next().ok_or("--config needs a file")?)),
             "--details" => details = true,
+            "--format" => {
+                let name = it.next().ok_or("--format needs geojson, kml or gpx")?;
+                export = Some(
+                    ExportFormat::parse(name)
+                        .ok_or(format!("--format {name}: use geojson, kml or gpx"))?,
+                );
+            }
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with('-') => return Err(format!("unknown option {s}")),
             s if input.is_none() => input = Some(PathBuf::from(s)),
@@ -53,6 +65,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         output,
         config,
         details,
+        export,
     })
 }
 
@@ -137,10 +150,13 @@ async fn run(args: &Args) -> Result<(), String> {
     let format = FileFormat::from_filename(&name).ok_or("Only .xlsx or .csv files are allowed")?;
     let bytes = std::fs::read(&args.input)
         .map_err(|e| format!("cannot read {}: {e}", args.input.display()))?;
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| sibling(&args.input, "processed_", ""));
+    let output = args.output.clone().unwrap_or_else(|| {
+        let processed = sibling(&args.input, "processed_", "");
+        match args.export {
+            Some(export) => processed.with_extension(export.extension()),
+            None => processed,
+        }
+    });
     let opts = Options {
         resolver: Arc::new(Resolver::new(&settings, None)?),
         concurrency: settings.resolve_concurrency,
@@ -177,15 +193,35 @@ async fn run(args: &Args) -> Result<(), String> {
             other => other.to_string(),
         })?
         .ok_or("the conversion was cancelled")?;
-    write_atomic(&output, &converted.output)
-        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     let c = converted.filled.counts;
     let mut written = vec![output.display().to_string()];
+    if let Some(export) = args.export {
+        let title = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let book = sheet::read(&converted.output, format, &sheet::Limits::FORMAT)
+            .map_err(|e| e.to_string())?;
+        let (bytes, unlocated) =
+            maplink::export::export(export, &title, book.first(), &converted.filled.rows)
+                .map_err(|e| e.to_string())?;
+        write_atomic(&output, &bytes)
+            .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+        if unlocated > 0 {
+            eprintln!(
+                "{unlocated} rows without coordinates are not in the {} file",
+                export.name()
+            );
+        }
+    } else {
+        write_atomic(&output, &converted.output)
+            .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+    }
     for (count, suffix, bytes) in [
         (c.failed, "_failed", &converted.failed),
         (c.skipped, "_skipped", &converted.skipped),
     ] {
-        if count > 0 {
+        if count > 0 && args.export.is_none() {
             let path = sibling(&output, "", suffix);
             write_atomic(&path, bytes)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -259,5 +295,9 @@ mod tests {
             )
         );
         assert!(parse_args(&words("--details a.xlsx")).unwrap().details);
+        let a = parse_args(&words("a.xlsx --format kml")).unwrap();
+        assert_eq!(a.export, Some(ExportFormat::Kml));
+        assert!(parse_args(&words("a.xlsx --format shp")).is_err());
+        assert!(parse_args(&words("a.xlsx --format")).is_err());
     }
 }

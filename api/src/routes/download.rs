@@ -1,12 +1,20 @@
-//! Building file download responses.
+//! Building file download responses: the processed sheet (or its failed/skipped rows)
+//! and the map exports.
 
 use axum::{
     body::Body,
-    http::{HeaderValue, header},
+    http::{HeaderName, HeaderValue, header},
     response::{IntoResponse, Response},
 };
-use maplink::domain::{FileFormat, Session};
+use maplink::{
+    domain::{FileFormat, Session},
+    export::ExportFormat,
+    files::download_name,
+};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// How many rows of the run an export left out for having no coordinates.
+pub const UNLOCATED_ROWS: HeaderName = HeaderName::from_static("maplink-unlocated-rows");
 
 fn content_type(format: FileFormat) -> &'static str {
     match format {
@@ -15,46 +23,73 @@ fn content_type(format: FileFormat) -> &'static str {
     }
 }
 
-/// `name.ext` → `name<suffix>.ext`.
-fn with_suffix(name: &str, suffix: &str) -> String {
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !suffix.is_empty() => format!("{stem}{suffix}.{ext}"),
-        _ => format!("{name}{suffix}"),
-    }
-}
-
-/// The processed file as an attachment named `processed_<original name>` (with
-/// `suffix` before the extension for the failed/skipped subsets): an ASCII fallback
-/// from the sanitized name, and the original (UTF-8) in `filename*`. The body is
-/// streamed from the store with its length announced, so a transfer cut short by a
-/// store failure is seen as incomplete.
-pub fn attachment(
-    session: &Session,
-    suffix: &str,
-    (size, chunks): (u64, crate::service::sessions::FileChunks),
-) -> Response {
+/// The download's name, `processed_<original name>` with `suffix` before the
+/// extension (and `extension` in place of the sheet's for an export): an ASCII
+/// fallback from the sanitized name, and the original (UTF-8) in `filename*`.
+fn disposition(session: &Session, suffix: &str, extension: Option<&str>) -> Option<HeaderValue> {
     let original = session
         .original_filename
         .rsplit(['/', '\\'])
         .next()
         .unwrap_or(&session.sanitized_filename);
-    let disposition = format!(
-        "attachment; filename=\"processed_{}\"; filename*=UTF-8''{}",
-        with_suffix(&session.sanitized_filename, suffix),
+    let value = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        download_name(&session.sanitized_filename, suffix, extension),
         utf8_percent_encode(
-            &format!("processed_{}", with_suffix(original, suffix)),
+            &download_name(original, suffix, extension),
             NON_ALPHANUMERIC
         )
     );
-    let mut response = Body::from_stream(chunks).into_response();
+    HeaderValue::from_str(&value).ok()
+}
+
+fn with_headers(
+    mut response: Response,
+    length: u64,
+    content_type: &'static str,
+    disposition: Option<HeaderValue>,
+) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(session.format)),
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(v) = disposition {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
+    response
+}
+
+/// The processed file as an attachment (`suffix` names the failed/skipped subsets).
+/// The body is streamed from the store with its length announced, so a transfer cut
+/// short by a store failure is seen as incomplete.
+pub fn attachment(
+    session: &Session,
+    suffix: &str,
+    (size, chunks): (u64, crate::service::sessions::FileChunks),
+) -> Response {
+    with_headers(
+        Body::from_stream(chunks).into_response(),
+        size,
+        content_type(session.format),
+        disposition(session, suffix, None),
+    )
+}
+
+/// An export as an attachment, with the count of rows it left out in a header.
+pub fn export_attachment(
+    session: &Session,
+    format: ExportFormat,
+    bytes: Vec<u8>,
+    unlocated: usize,
+) -> Response {
+    let length = bytes.len() as u64;
+    let mut response = with_headers(
+        Body::from(bytes).into_response(),
+        length,
+        format.content_type(),
+        disposition(session, "", Some(format.extension())),
+    );
+    response
+        .headers_mut()
+        .insert(UNLOCATED_ROWS, HeaderValue::from(unlocated));
     response
 }

@@ -15,7 +15,7 @@ use axum::{Router, extract::DefaultBodyLimit, middleware};
 
 use crate::{access, cors, error::ApiError, limits, state::AppState};
 
-pub use download::attachment;
+pub use download::{attachment, export_attachment};
 
 /// Room for multipart framing around a file of exactly the upload limit, so that the
 /// limit applies to the file and the 413 comes from the upload code as JSON.

@@ -294,15 +294,25 @@ pub fn document() -> Value {
                 "parameters": id_param,
                 "get": {
                     "operationId": "downloadSession",
-                    "summary": "The processed file, or only its failed or skipped rows",
-                    "parameters": [{ "name": "rows", "in": "query", "schema": { "type": "string", "enum": ["all", "failed", "skipped"], "default": "all" } }],
+                    "summary": "The processed file, only its failed or skipped rows, or its located rows as GeoJSON, KML or GPX",
+                    "description": "Without `format`, the processed sheet (.xlsx or .csv, as uploaded). With `format`, the rows that have coordinates as map data: `geojson` (RFC 7946 FeatureCollection of Points, `[longitude, latitude]`; each Feature's `id` is its data row and its properties are every sheet column followed by `row`, `status`, `source`, `precision_m`, `approximate` and `check` — prefixed `maplink_` where the sheet has a column of that name; the foreign member `maplink` holds `located_rows`, `unlocated_rows`, the sheet's name/region/link/comment columns and the key of each field), `kml` (a Placemark per row named from the Name column, every column in ExtendedData) or `gpx` (GPX 1.1 waypoints). Rows without coordinates are left out and counted in the `Maplink-Unlocated-Rows` header and in the file.",
+                    "parameters": [
+                        { "name": "rows", "in": "query", "schema": { "type": "string", "enum": ["all", "failed", "skipped"], "default": "all" } },
+                        { "name": "format", "in": "query", "description": "Export the located rows instead of the sheet (only with rows=all)", "schema": { "type": "string", "enum": ["geojson", "kml", "gpx"] } }
+                    ],
                     "responses": session_errors(json!({
-                        "200": { "description": "The file (.xlsx or .csv, as uploaded)",
-                            "headers": { "Content-Disposition": { "description": "attachment; filename=\"processed_<name>\", and the original name in filename*", "required": true, "schema": { "type": "string" } } },
+                        "200": { "description": "The file: the sheet as uploaded, or the export",
+                            "headers": {
+                                "Content-Disposition": { "description": "attachment; filename=\"processed_<name>\" (with .geojson, .kml or .gpx for an export), and the original name in filename*", "required": true, "schema": { "type": "string" } },
+                                "Maplink-Unlocated-Rows": { "description": "Exports only: rows of the run left out for having no coordinates", "schema": { "type": "integer", "minimum": 0 } }
+                            },
                             "content": {
                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } },
-                            "text/csv": { "schema": { "type": "string" } } } },
-                        "400": error("Malformed id or rows value"), "409": error("Not processed yet")
+                            "text/csv": { "schema": { "type": "string" } },
+                            "application/geo+json": { "schema": { "type": "object", "required": ["type", "features"], "properties": { "type": { "type": "string", "enum": ["FeatureCollection"] }, "features": { "type": "array", "items": { "type": "object" } } } } },
+                            "application/vnd.google-earth.kml+xml": { "schema": { "type": "string" } },
+                            "application/gpx+xml": { "schema": { "type": "string" } } } },
+                        "400": error("Malformed id, rows or format value (`invalid_rows`, `invalid_format`), or rows other than all with a format (`invalid_query`)"), "409": error("Not processed yet")
                     }))
                 }
             },

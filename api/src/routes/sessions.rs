@@ -16,16 +16,16 @@ use axum::{
     routing::{MethodRouter, delete, get, post},
 };
 use futures::StreamExt;
-use maplink::domain::RowStatus;
+use maplink::{domain::RowStatus, export::ExportFormat};
 use serde::Serialize;
 
 use crate::{
     access::Submitter,
     error::{ApiError, ApiResult},
-    routes::attachment,
+    routes::{attachment, export_attachment},
     service::{
         events::{STREAM_KEEP_ALIVE, acquire_slot, follow},
-        results,
+        exports, results,
         sessions::{self as svc, RowsFilter, parse_id},
         upload,
         views::SessionView,
@@ -123,8 +123,9 @@ async fn process(
 
 #[derive(serde::Deserialize)]
 struct DownloadQuery {
-    #[serde(default)]
-    rows: RowsFilter,
+    rows: Option<RowsFilter>,
+    /// `geojson`, `kml` or `gpx` for the located rows as map data; the sheet when absent.
+    format: Option<String>,
 }
 
 async fn download(
@@ -137,8 +138,23 @@ async fn download(
     let Query(query) = query.map_err(|_| {
         ApiError::bad_request("invalid_rows", "rows must be all, failed or skipped")
     })?;
-    let (session, size, chunks) = svc::download(&state, &who, id, query.rows).await?;
-    Ok(attachment(&session, query.rows.suffix(), (size, chunks)))
+    let Some(format) = query.format else {
+        let rows = query.rows.unwrap_or_default();
+        let (session, size, chunks) = svc::download(&state, &who, id, rows).await?;
+        return Ok(attachment(&session, rows.suffix(), (size, chunks)));
+    };
+    let format = ExportFormat::parse(&format).ok_or_else(|| {
+        ApiError::bad_request("invalid_format", "format must be geojson, kml or gpx")
+    })?;
+    // An export holds the located rows; failed and skipped rows have no point to show.
+    if query.rows.is_some_and(|r| r != RowsFilter::All) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "rows=failed and rows=skipped are sheets only: failed and skipped rows have no coordinates to export",
+        ));
+    }
+    let (session, bytes, unlocated) = exports::export(&state, &who, id, format).await?;
+    Ok(export_attachment(&session, format, bytes, unlocated))
 }
 
 async fn remove(

@@ -2,6 +2,7 @@
 //! renew and delete sessions. Handlers only translate HTTP to these calls and back.
 
 pub mod events;
+pub mod exports;
 pub mod results;
 pub mod row_views;
 pub mod sessions;

@@ -29,7 +29,17 @@ pub const MAX_INLINE_ROWS: usize = 10_000;
 /// About how many bytes of cell text the inline rows may carry.
 pub const MAX_INLINE_BYTES: usize = 8 * 1024 * 1024;
 
-async fn ensure_processed(state: &AppState, session: &Session) -> ApiResult<()> {
+/// One line of a run's log (`rows.jsonl`); `None` for a blank line.
+pub(crate) fn log_line(line: &str) -> maplink::Result<Option<RowOutcome>> {
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(line)
+        .map(Some)
+        .map_err(|e| maplink::Error::Corrupt(format!("rows.jsonl: {e}")))
+}
+
+pub(crate) async fn ensure_processed(state: &AppState, session: &Session) -> ApiResult<()> {
     if session.status != maplink::domain::SessionStatus::Completed
         || !state.files.exists(session.id, SessionFile::Rows).await?
     {
@@ -59,11 +69,9 @@ pub async fn page(
         let mut rows = Vec::new();
         for line in std::io::BufReader::new(log).lines() {
             let line = line.map_err(|e| maplink::Error::io("rows.jsonl", e))?;
-            if line.trim().is_empty() {
+            let Some(row) = log_line(&line)? else {
                 continue;
-            }
-            let row: RowOutcome = serde_json::from_str(&line)
-                .map_err(|e| maplink::Error::Corrupt(format!("rows.jsonl: {e}")))?;
+            };
             if status.is_some_and(|s| row.status != s) {
                 continue;
             }

@@ -55,6 +55,20 @@ pub fn sanitize_filename(original: &str, format: FileFormat) -> String {
     format!("{clean}.{}", format.extension())
 }
 
+/// A download's name from a session's file name: `processed_<stem><suffix>.<ext>`,
+/// with `extension` in place of the sheet's own for an export (`stores.xlsx` →
+/// `processed_stores_failed.xlsx`, `processed_stores.geojson`).
+pub fn download_name(name: &str, suffix: &str, extension: Option<&str>) -> String {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) => (stem, Some(ext)),
+        None => (name, None),
+    };
+    match extension.or(ext) {
+        Some(ext) => format!("processed_{stem}{suffix}.{ext}"),
+        None => format!("processed_{stem}{suffix}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +92,21 @@ mod tests {
             sanitize_filename("Überstädte.xlsx", FileFormat::Xlsx),
             "_berst_dte.xlsx"
         );
+    }
+
+    #[test]
+    fn download_names_keep_their_stem() {
+        let name = download_name;
+        assert_eq!(
+            name("stores.xlsx", "_failed", None),
+            "processed_stores_failed.xlsx"
+        );
+        assert_eq!(
+            name("stores.xlsx", "", Some("geojson")),
+            "processed_stores.geojson"
+        );
+        assert_eq!(name("stores", "", Some("kml")), "processed_stores.kml");
+        assert_eq!(name("stores", "_skipped", None), "processed_stores_skipped");
+        assert_eq!(name("a.b.csv", "", None), "processed_a.b.csv");
     }
 }

@@ -1,0 +1,101 @@
+//! KML 2.2: a Document with one Placemark per located row — its name from the Name
+//! column, its description the row's comment, every sheet column and maplink's fields
+//! in `ExtendedData` (`<Data name="…"><value>…</value></Data>`, which Google Earth and
+//! GIS tools show as the placemark's attributes). The Document's own `ExtendedData`
+//! holds the located and unlocated counts.
+
+use std::collections::HashMap;
+
+use kml::{
+    Kml, KmlDocument, KmlVersion, KmlWriter,
+    types::{Element, Geometry, Placemark, Point as KmlPoint},
+};
+
+use super::{Point, Points};
+use crate::Result;
+
+pub(super) fn write(points: &Points) -> Result<Vec<u8>> {
+    let mut elements = vec![
+        text("name", points.title),
+        text("description", &points.summary()),
+        Kml::Element(extended_data([
+            ("located_rows", points.located.len().to_string()),
+            ("unlocated_rows", points.unlocated.to_string()),
+        ])),
+    ];
+    elements.extend(
+        points
+            .located
+            .iter()
+            .map(|p| Kml::Placemark(placemark(points, p))),
+    );
+    let document = Kml::KmlDocument(KmlDocument {
+        version: KmlVersion::V22,
+        attrs: HashMap::from([(
+            "xmlns".to_owned(),
+            "http://www.opengis.net/kml/2.2".to_owned(),
+        )]),
+        elements: vec![Kml::Document {
+            attrs: HashMap::new(),
+            elements,
+        }],
+    });
+    let mut out = br#"<?xml version="1.0" encoding="UTF-8"?>"#.to_vec();
+    out.push(b'\n');
+    KmlWriter::<_, f64>::from_writer(&mut out)
+        .write(&document)
+        .map_err(|e| crate::Error::Export("KML", e.to_string()))?;
+    Ok(out)
+}
+
+fn placemark(points: &Points, point: &Point) -> Placemark {
+    let columns = points
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| (column.clone(), point.text(Some(i)).unwrap_or_default()));
+    let fields = point.fields(points).into_iter().map(|(key, value)| {
+        let value = match value {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        (key, value)
+    });
+    Placemark {
+        name: Some(point.name(points)),
+        description: point.text(points.comment),
+        geometry: Some(Geometry::Point(KmlPoint::new(point.lng, point.lat, None))),
+        children: vec![extended_data(columns.chain(fields))],
+        ..Default::default()
+    }
+}
+
+/// `<name>text</name>` and the like, as a Document child.
+fn text(name: &str, content: &str) -> Kml {
+    Kml::Element(Element {
+        name: name.to_owned(),
+        content: Some(content.to_owned()),
+        ..Default::default()
+    })
+}
+
+fn extended_data<K: Into<String>>(data: impl IntoIterator<Item = (K, String)>) -> Element {
+    Element {
+        name: "ExtendedData".to_owned(),
+        children: data
+            .into_iter()
+            .map(|(name, value)| Element {
+                name: "Data".to_owned(),
+                attrs: HashMap::from([("name".to_owned(), name.into())]),
+                children: vec![Element {
+                    name: "value".to_owned(),
+                    content: Some(value),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
