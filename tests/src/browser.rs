@@ -1,6 +1,10 @@
 //! Headless Chromium driven over WebDriver (chromedriver), for testing the web page in
 //! a real browser. Each `Browser` owns its chromedriver process (random port), a fresh
 //! profile and a download directory; all are removed on drop.
+//!
+//! The browser resolves no host names: pages under test load from 127.0.0.1, and
+//! anything they would fetch from the internet (map tiles from their default server)
+//! fails at once, the same on a machine with internet access as on one without.
 
 use std::{
     net::TcpListener,
@@ -72,7 +76,8 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                     "--disable-component-update", "--disable-dev-shm-usage", "--disable-sync", "--no-first-run",
-                    "--window-size=1280,1000", format!("--user-data-dir={}", profile.path().display())
+                    "--window-size=1280,1000", format!("--user-data-dir={}", profile.path().display()),
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
                 ],
                 "prefs": {
                     "download.default_directory": downloads.path(),
@@ -170,6 +175,57 @@ impl Browser {
             Some(json!({ "script": script, "args": [] })),
         )
         .await
+    }
+
+    /// Runs `script` (a function body; `return` gives the value) with `args` as its
+    /// `arguments`.
+    pub async fn script_with(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": args })),
+        )
+        .await
+    }
+
+    /// A real mouse click (pointer move, press, release) at (`x`, `y`) CSS pixels from
+    /// the top-left corner of the first element matching `css`, which is scrolled to
+    /// the middle of the window first. The page sees the same events as from a person:
+    /// what is drawn at that point (a canvas marker, say) gets the click.
+    pub async fn click_within(&self, css: &str, x: f64, y: f64) {
+        let el = self.element(css).await;
+        let origin = json!({ ELEMENT_KEY: el });
+        self.script_with(
+            "arguments[0].scrollIntoView({ block: 'center', inline: 'center' }); return true;",
+            json!([origin]),
+        )
+        .await;
+        let rect = self
+            .call(reqwest::Method::GET, &format!("/element/{el}/rect"), None)
+            .await;
+        let (width, height) = (
+            rect["width"].as_f64().unwrap(),
+            rect["height"].as_f64().unwrap(),
+        );
+        // WebDriver offsets are from the element's centre point (rounded down).
+        let dx = (x - (width / 2.0).floor()).round() as i64;
+        let dy = (y - (height / 2.0).floor()).round() as i64;
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({ "actions": [{
+                "type": "pointer",
+                "id": "mouse",
+                "parameters": { "pointerType": "mouse" },
+                "actions": [
+                    { "type": "pointerMove", "duration": 0, "origin": origin, "x": dx, "y": dy },
+                    { "type": "pointerDown", "button": 0 },
+                    { "type": "pointerUp", "button": 0 }
+                ]
+            }] })),
+        )
+        .await;
+        self.call(reqwest::Method::DELETE, "/actions", None).await;
     }
 
     /// Polls a JavaScript expression until it is truthy; returns its value.

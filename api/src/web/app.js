@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { id: null, expiresAt: null, lastEventId: null, source: null, token: sessionStorage.getItem("maplink-token") };
+  const state = { id: null, expiresAt: null, lastEventId: null, source: null, token: sessionStorage.getItem("maplink-token"), mapRequest: 0 };
 
   // --- messages ---------------------------------------------------------------------
   function show(text, kind) {
@@ -167,6 +167,9 @@
     body.replaceChildren();
     page.rows.forEach((r) => {
       const tr = document.createElement("tr");
+      // The row number ties a table row to its marker on the map (choose one, see the other).
+      tr.dataset.row = String(r.row);
+      tr.tabIndex = 0;
       tr.appendChild(cell("td", r.row));
       tr.appendChild(cell("td", r.name));
       tr.appendChild(cell("td", r.status, "status-" + r.status));
@@ -180,6 +183,59 @@
     $("rows-more").hidden = page.total <= page.rows.length;
     $("rows-more").textContent = "Showing " + page.rows.length + " of " + page.total + " rows; download the sheet for all of them.";
     $("results").hidden = false;
+    // After the card is visible: the map measures its box when it draws.
+    loadMap();
+  }
+
+  // --- the map ----------------------------------------------------------------------
+  // The map reads the session's GeoJSON export: every located row (not only the first
+  // 1000 the table shows), with all of its sheet's columns.
+  async function loadMap() {
+    const request = ++state.mapRequest;
+    const note = $("map-note");
+    if (!window.L || !window.maplinkMap) { note.textContent = "The map is not available."; return; }
+    note.textContent = "Loading the map…";
+    let doc;
+    try {
+      doc = await api("GET", "/api/v1/sessions/" + encodeURIComponent(state.id) + "/download?format=geojson");
+    } catch (e) {
+      if (request === state.mapRequest) note.textContent = "The map could not be loaded: " + e.message;
+      return;
+    }
+    // A newer run or upload may have asked for its own map meanwhile.
+    if (request !== state.mapRequest) return;
+    window.maplinkMap.show($("map"), doc, (row) => selectRow(row, true));
+    const m = doc.maplink || {};
+    const located = Number(m.located_rows ?? (doc.features || []).length);
+    const unlocated = Number(m.unlocated_rows ?? 0);
+    note.textContent = located + (located === 1 ? " row" : " rows") + " on the map" +
+      (unlocated > 0 ? "; " + unlocated + (unlocated === 1 ? " row has" : " rows have") + " no coordinates." : ".") +
+      " Choose a point to see its row, or a row to see its point.";
+  }
+  function clearMap() {
+    state.mapRequest++;
+    $("map-note").textContent = "";
+    if (window.maplinkMap) window.maplinkMap.clear();
+  }
+  /** Marks row `row` of the results table as chosen; `scroll` brings it into view. */
+  function selectRow(row, scroll) {
+    const body = $("rows").tBodies[0];
+    body.querySelectorAll("tr.selected").forEach((tr) => {
+      tr.classList.remove("selected");
+      tr.removeAttribute("aria-selected");
+    });
+    const tr = body.querySelector('tr[data-row="' + String(Number(row)) + '"]');
+    if (!tr) return;
+    tr.classList.add("selected");
+    tr.setAttribute("aria-selected", "true");
+    if (scroll) tr.scrollIntoView({ block: "nearest" });
+  }
+  /** A row of the table was chosen: mark it and show it on the map. */
+  function chooseRow(tr) {
+    if (!tr) return;
+    const row = Number(tr.dataset.row);
+    selectRow(row, false);
+    if (window.maplinkMap && window.maplinkMap.select(row)) $("map").scrollIntoView({ block: "nearest" });
   }
 
   // --- flow -------------------------------------------------------------------------
@@ -189,6 +245,7 @@
     if (!/\.(xlsx|csv)$/i.test(file.name)) { show("Please choose an .xlsx or .csv file."); return; }
     $("uploading").hidden = false;
     $("session").hidden = true; $("progress-card").hidden = true; $("results").hidden = true;
+    clearMap();
     if (state.source) { state.source.close(); state.source = null; }
     const form = new FormData();
     form.append("file", file, file.name);
@@ -251,6 +308,7 @@
       setProgress(0, Number($("rowcount").textContent) || 0, 0, null);
       $("progress-card").hidden = false;
       $("results").hidden = true;
+      clearMap();
       follow();
     } catch (e) {
       $("extract").disabled = false;
@@ -311,6 +369,9 @@
     ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
     drop.addEventListener("drop", (e) => upload(e.dataTransfer.files[0]));
     $("extract").addEventListener("click", extract);
+    const rows = $("rows").tBodies[0];
+    rows.addEventListener("click", (e) => chooseRow(e.target.closest("tr[data-row]")));
+    rows.addEventListener("keydown", (e) => { if (e.key === "Enter") chooseRow(e.target.closest("tr[data-row]")); });
     $("renew").addEventListener("click", renew);
     ["download-all", "download-failed", "download-skipped"].forEach((id) => $(id).addEventListener("click", (e) => {
       if (!state.token) return; // the plain link works without a token
