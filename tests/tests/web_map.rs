@@ -86,11 +86,18 @@ impl Drop for TileServer {
 /// Opens the page on a finished session as a reload finds it: the page keeps the
 /// session it works on in the tab's `sessionStorage` and picks it up on load.
 async fn open_session(browser: &Browser, base: &str, id: &str) {
+    open_session_with_token(browser, base, id, None).await;
+}
+
+/// [`open_session`] for a service with tokens: the page keeps the token the same way.
+async fn open_session_with_token(browser: &Browser, base: &str, id: &str, token: Option<&str>) {
     browser.goto(&format!("{base}/")).await;
     browser
         .script_with(
-            "sessionStorage.setItem('maplink-session', JSON.stringify({ id: arguments[0], columns: [], rows: [] })); return true;",
-            json!([id]),
+            "sessionStorage.setItem('maplink-session', JSON.stringify({ id: arguments[0], columns: [], rows: [] }));
+             if (arguments[1]) sessionStorage.setItem('maplink-token', arguments[1]);
+             return true;",
+            json!([id, token]),
         )
         .await;
     browser.goto(&format!("{base}/")).await;
@@ -213,6 +220,13 @@ async fn after_a_run_the_map_shows_each_located_row_over_country_outlines_when_t
         )
         .await;
     assert!(wait_for_outlines(&browser).await > 1000);
+    assert_eq!(
+        browser
+            .script("return document.querySelectorAll('.leaflet-control-attribution a[href=\"https://www.openstreetmap.org/copyright\"]').length")
+            .await,
+        1,
+        "the tiles' credit links to OpenStreetMap's copyright page"
+    );
     let legend = browser.text("#map-legend").await;
     assert!(legend.contains("located ("), "{legend}");
     assert!(legend.contains("approximate"), "{legend}");
@@ -368,6 +382,16 @@ async fn a_clicked_marker_selects_its_table_row_and_a_clicked_row_opens_its_popu
     );
     let popup = browser.text(".leaflet-popup-content").await;
     assert!(popup.starts_with(name), "{popup}");
+    // The pointer rests on the marker: its tooltip names the row.
+    browser
+        .wait_for(
+            &format!(
+                "(document.querySelector('.leaflet-tooltip') || {{}}).textContent?.startsWith({})",
+                json!(name)
+            ),
+            WAIT,
+        )
+        .await;
     assert!(popup.contains("Coordinates"), "{popup}");
     assert_eq!(
         browser
@@ -627,6 +651,51 @@ async fn a_large_sheet_is_drawn_on_one_canvas_and_rows_beyond_the_table_still_sh
             .script("return document.querySelectorAll('#rows tbody tr.selected').length")
             .await,
         0
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tokens_the_map_asks_for_its_points_with_the_token_in_a_header() {
+    const TOKEN: &str = "token-map-0123456789";
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.submitter_tokens = vec![TOKEN.into()];
+        s.map_tile_url = String::new();
+    })
+    .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {TOKEN}").parse().unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let id = upload_and_process_at(
+        &client,
+        &app.url(""),
+        "stores.xlsx",
+        sheets::seed_example_xlsx(),
+    )
+    .await;
+    wait_until_completed(&client, &app.url(""), &id, WAIT).await;
+    let browser = Browser::start().await;
+    open_session_with_token(&browser, &app.url(""), &id, Some(TOKEN)).await;
+    wait_for_markers(&browser, LOCATED).await;
+    assert!(
+        wait_for_outlines(&browser).await > 1000,
+        "the outlines need no token"
+    );
+    assert_eq!(
+        browser
+            .script_with(
+                "return performance.getEntriesByType('resource').filter((e) => e.name.includes(arguments[0])).length;",
+                json!([TOKEN]),
+            )
+            .await,
+        0,
+        "no request carries the token in its URL"
     );
     app.stop().await;
 }

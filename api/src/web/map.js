@@ -91,8 +91,8 @@ window.maplinkMap = (() => {
         .addTo(map);
     }
     // Always drawn, not only when tiles fail: a tile that never answers (a blocked or
-    // very slow network) fires no error, and the outlines (cached for a day, drawn once
-    // on one canvas) are cheap. Under working tiles nobody sees them.
+    // very slow network) fires no error to wait for, and the outlines are cheap (cached
+    // for a day, all on one canvas). Under working tiles nobody sees them.
     loadOutlines();
   }
 
@@ -275,9 +275,11 @@ window.maplinkMap = (() => {
     element.dataset.markers = String(markers.getLayers().length);
     legend(counts);
     if (list.length > 0) {
-      map.fitBounds(markers.getBounds(), { padding: L.point(24, 24), maxZoom: 14 });
+      // At once rather than animated: the points are where they are from the start
+      // (and a test reading a marker's pixel never catches the view mid-flight).
+      map.fitBounds(markers.getBounds(), { padding: L.point(24, 24), maxZoom: 14, animate: false });
     } else {
-      map.setView([20, 0], 2);
+      map.setView([20, 0], 2, { animate: false });
     }
   }
 
