@@ -186,7 +186,7 @@ fn escape(text: &str) -> String {
 }
 
 /// The country outlines ([`maplink::geo::outlines_geojson`]). The first request builds
-/// them, CPU-bound for up to a second: on a blocking thread, not on the async runtime.
+/// them, CPU-bound for a moment: on a blocking thread, not on the async runtime.
 async fn outlines() -> Response {
     match tokio::task::spawn_blocking(maplink::geo::outlines_geojson).await {
         Ok(json) => cached_asset(json, "application/geo+json", OUTLINES_CACHE),

@@ -54,8 +54,8 @@ const SOUTH_POLE_CUT: i32 = -898_900;
 static OUTLINES: OnceLock<String> = OnceLock::new();
 
 /// The outlines as a GeoJSON `FeatureCollection` (one `MultiLineString` feature),
-/// built on first use (a CPU-bound second or so in a debug build, less optimised: call
-/// it off the async runtime) and kept for the life of the process.
+/// built on first use (CPU-bound: about 1.5 s in an unoptimised build, less in a
+/// release build; call it off the async runtime) and kept for the life of the process.
 pub fn outlines_geojson() -> &'static str {
     OUTLINES.get_or_init(|| {
         // The file is part of the build; a decoding failure is a build defect, caught by
