@@ -183,8 +183,9 @@
     $("rows-more").hidden = page.total <= page.rows.length;
     $("rows-more").textContent = "Showing " + page.rows.length + " of " + page.total + " rows; download the sheet for all of them.";
     $("results").hidden = false;
-    // After the card is visible: the map measures its box when it draws.
-    loadMap();
+    // After the card is visible: the map measures its box when it draws. The results
+    // stand without it, so its own trouble stays in its own note.
+    loadMap().catch((e) => { $("map-note").textContent = "The map could not be drawn: " + (e.message || e); });
   }
 
   // --- the map ----------------------------------------------------------------------
