@@ -7,6 +7,7 @@
 //! cargo run --release -p maplink-bench -- queue
 //! cargo run --release -p maplink-bench -- storage
 //! cargo run --release -p maplink-bench -- shutdown
+//! cargo run --release -p maplink-bench -- exports
 //! ```
 //!
 //! Scenarios:
@@ -36,10 +37,15 @@
 //!   local one, and the S3 ÷ local job-time ratio.
 //! - `shutdown`: a worker stopped with SIGTERM mid-job ([`shutdown`]): its exit time
 //!   and when the job completes on a second worker, against grace and lease.
+//! - `exports [ROWS]` (default 100,000): the `sheet` scenario's sheet converted once,
+//!   then exported as GeoJSON, KML and GPX the way the download route does it (read
+//!   the processed sheet, pair it with the run's log, write); median of 5 per format:
+//!   time (target: less than the conversion's), rows/s and size.
 //!
 //! Each scenario prints its numbers and the target; the exit status is non-zero when a
 //! target is missed.
 
+mod exports;
 mod hostile;
 mod process;
 mod queue;
@@ -69,6 +75,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Some("queue") => met &= queue::queue().await?,
         Some("storage") => met &= storage::storage(number(1, 100_000)?).await?,
         Some("shutdown") => met &= shutdown::shutdown().await?,
+        Some("exports") => met &= exports::exports(number(1, 100_000)?).await?,
         Some("measure") => {
             let path = args
                 .get(1)

@@ -21,7 +21,7 @@ use rust_xlsxwriter::Workbook;
 
 use crate::rss;
 
-fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Result<Options> {
+pub fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Result<Options> {
     Ok(Options {
         resolver: Arc::new(Resolver::new(settings, cache).map_err(anyhow::Error::msg)?),
         concurrency: settings.resolve_concurrency,
@@ -32,7 +32,7 @@ fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Re
 }
 
 /// Runs the whole pipeline on `input`; returns the result and the seconds it took.
-async fn timed_convert(
+pub async fn timed_convert(
     input: Vec<u8>,
     format: FileFormat,
     opts: &Options,
@@ -60,6 +60,16 @@ pub fn generate(rows: usize, link: impl Fn(usize) -> String) -> anyhow::Result<V
     Ok(book.save_to_buffer()?)
 }
 
+/// The sheet of the `sheet`, `storage` and `exports` scenarios: `rows` place links
+/// that parse offline, spread over a degree or so around Cape Town.
+pub fn parseable_sheet(rows: usize) -> anyhow::Result<Vec<u8>> {
+    generate(rows, |i| {
+        let lat = -34.0 + (i % 1000) as f64 * 0.01;
+        let lng = 18.0 + (i % 997) as f64 * 0.01;
+        format!("https://www.google.com/maps/place/Site/@{lat:.4},{lng:.4},15z")
+    })
+}
+
 pub fn report(name: &str, value: f64, unit: &str, target: Option<f64>) -> bool {
     match target {
         Some(t) => {
@@ -82,11 +92,7 @@ pub fn report(name: &str, value: f64, unit: &str, target: Option<f64>) -> bool {
 /// conversion's alone (an allocator keeps the generator's freed memory).
 pub async fn sheet(rows: usize) -> anyhow::Result<bool> {
     println!("sheet: {rows} rows of parseable links (.xlsx)");
-    let input = generate(rows, |i| {
-        let lat = -34.0 + (i % 1000) as f64 * 0.01;
-        let lng = 18.0 + (i % 997) as f64 * 0.01;
-        format!("https://www.google.com/maps/place/Site/@{lat:.4},{lng:.4},15z")
-    })?;
+    let input = parseable_sheet(rows)?;
     println!(
         "  input size                   {:>10.2} MiB",
         input.len() as f64 / 1048576.0

@@ -43,7 +43,7 @@ use maplink_worker::{
     queue::QueueBackend,
 };
 
-use crate::scenarios::{generate, report};
+use crate::scenarios::{parseable_sheet, report};
 
 /// Runs per store.
 const RUNS: usize = 5;
@@ -95,12 +95,7 @@ pub async fn storage(rows: usize) -> anyhow::Result<bool> {
         "storage: {rows} rows of parseable links (.xlsx), the whole job with its files on \
          the local filesystem and in S3 (s3s-fs on 127.0.0.1); median of {RUNS} runs each"
     );
-    // The `sheet` scenario's links.
-    let input = generate(rows, |i| {
-        let lat = -34.0 + (i % 1000) as f64 * 0.01;
-        let lng = 18.0 + (i % 997) as f64 * 0.01;
-        format!("https://www.google.com/maps/place/Site/@{lat:.4},{lng:.4},15z")
-    })?;
+    let input = parseable_sheet(rows)?;
     let dir = tempfile::tempdir()?;
     let settings = Arc::new(Settings {
         data_dir: dir.path().to_owned(),

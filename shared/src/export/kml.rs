@@ -7,15 +7,29 @@
 use std::collections::HashMap;
 
 use kml::{
-    Kml, KmlDocument, KmlVersion, KmlWriter,
+    Kml, KmlWriter,
     types::{Element, Geometry, Placemark, Point as KmlPoint},
 };
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 
 use super::{Point, Points};
 use crate::Result;
 
 pub(super) fn write(points: &Points) -> Result<Vec<u8>> {
-    let mut elements = vec![
+    let failed = |e: &dyn std::fmt::Display| crate::Error::Export("KML", e.to_string());
+    let mut out = Vec::new();
+    // The two containers are opened and closed here and each element written on its
+    // own as it is built, so a run of 100,000 rows never exists as one document tree.
+    let mut xml = quick_xml::Writer::new(&mut out);
+    xml.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+        .map_err(|e| failed(&e))?;
+    xml.write_event(Event::Start(
+        BytesStart::new("kml").with_attributes([("xmlns", "http://www.opengis.net/kml/2.2")]),
+    ))
+    .map_err(|e| failed(&e))?;
+    xml.write_event(Event::Start(BytesStart::new("Document")))
+        .map_err(|e| failed(&e))?;
+    let head = [
         text("name", points.title),
         text("description", &points.summary()),
         Kml::Element(extended_data([
@@ -23,28 +37,20 @@ pub(super) fn write(points: &Points) -> Result<Vec<u8>> {
             ("unlocated_rows", points.unlocated.to_string()),
         ])),
     ];
-    elements.extend(
-        points
-            .located
-            .iter()
-            .map(|p| Kml::Placemark(placemark(points, p))),
-    );
-    let document = Kml::KmlDocument(KmlDocument {
-        version: KmlVersion::V22,
-        attrs: HashMap::from([(
-            "xmlns".to_owned(),
-            "http://www.opengis.net/kml/2.2".to_owned(),
-        )]),
-        elements: vec![Kml::Document {
-            attrs: HashMap::new(),
-            elements,
-        }],
-    });
-    let mut out = br#"<?xml version="1.0" encoding="UTF-8"?>"#.to_vec();
-    out.push(b'\n');
-    KmlWriter::<_, f64>::from_writer(&mut out)
-        .write(&document)
-        .map_err(|e| crate::Error::Export("KML", e.to_string()))?;
+    let placemarks = points
+        .located
+        .iter()
+        .map(|p| Kml::Placemark(placemark(points, p)));
+    for element in head.into_iter().chain(placemarks) {
+        KmlWriter::<_, f64>::from_writer(&mut out)
+            .write(&element)
+            .map_err(|e| failed(&e))?;
+    }
+    let mut xml = quick_xml::Writer::new(&mut out);
+    for tag in ["Document", "kml"] {
+        xml.write_event(Event::End(BytesEnd::new(tag)))
+            .map_err(|e| failed(&e))?;
+    }
     Ok(out)
 }
 
