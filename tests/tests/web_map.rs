@@ -576,6 +576,14 @@ async fn cells_reach_the_map_as_text_and_markers_are_coloured_by_status_and_regi
         browser.script("return window.__xss === undefined").await,
         true
     );
+    // Outside the map (whose tiles are images and whose credit has an SVG flag) the
+    // page holds no image, SVG or script at all.
+    assert_eq!(
+        browser
+            .script("return [...document.querySelectorAll('main img, main svg, main script')].filter((e) => !e.closest('#map')).length")
+            .await,
+        0
+    );
     app.stop().await;
 }
 
