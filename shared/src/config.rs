@@ -158,6 +158,9 @@ pub struct Settings {
     /// The tiles' attribution, shown in the map's corner: text and `<a href="https://…">`
     /// links (the page keeps only those; anything else shows as its text).
     pub map_tile_attribution: String,
+    /// Most located rows the page's map draws; a larger run shows a note pointing to
+    /// the GeoJSON download instead of loading every point into the browser.
+    pub map_max_points: u64,
 }
 
 /// Map and short-link domains the network tier may fetch by default.
@@ -262,6 +265,7 @@ impl Default for Settings {
             geocode_countrycodes: Vec::new(),
             map_tile_url: DEFAULT_MAP_TILE_URL.into(),
             map_tile_attribution: DEFAULT_MAP_TILE_ATTRIBUTION.into(),
+            map_max_points: 20_000,
         }
     }
 }
@@ -364,6 +368,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("geocode_countrycodes", Kind::List),
     ("map_tile_url", Kind::Text),
     ("map_tile_attribution", Kind::Text),
+    ("map_max_points", Kind::Integer),
 ];
 
 impl Settings {

@@ -707,3 +707,88 @@ async fn with_tokens_the_map_asks_for_its_points_with_the_token_in_a_header() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_data_buttons_save_the_located_rows_as_geojson_kml_and_gpx() {
+    use std::str::FromStr;
+
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let browser = Browser::start().await;
+    process_through_the_page(
+        &browser,
+        &app.url(""),
+        "stores.xlsx",
+        &sheets::seed_example_xlsx(),
+    )
+    .await;
+    let expected: Vec<(f64, f64)> = sheets::seed_expected()
+        .into_iter()
+        .filter_map(|e| Some((e.lng?, e.lat?)))
+        .collect();
+
+    browser.click("#download-geojson").await;
+    let bytes = browser.downloaded("processed_stores.geojson", WAIT).await;
+    let fc = geojson::FeatureCollection::from_str(std::str::from_utf8(&bytes).unwrap()).unwrap();
+    let points: Vec<(f64, f64)> = fc
+        .features
+        .iter()
+        .map(|f| match f.geometry.as_ref().map(|g| &g.value) {
+            Some(geojson::GeometryValue::Point { coordinates }) => (coordinates[0], coordinates[1]),
+            other => panic!("not a point: {other:?}"),
+        })
+        .collect();
+    assert_eq!(points, expected);
+
+    browser.click("#download-kml").await;
+    let kml = browser.downloaded("processed_stores.kml", WAIT).await;
+    let kml = String::from_utf8(kml).unwrap();
+    assert!(kml::Kml::<f64>::from_str(&kml).is_ok());
+    assert_eq!(kml.matches("<Placemark>").count(), expected.len());
+
+    browser.click("#download-gpx").await;
+    let gpx = browser.downloaded("processed_stores.gpx", WAIT).await;
+    let gpx = gpx::read(gpx.as_slice()).unwrap();
+    let points: Vec<(f64, f64)> = gpx
+        .waypoints
+        .iter()
+        .map(|w| (w.point().x(), w.point().y()))
+        .collect();
+    assert_eq!(points, expected);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_more_points_than_the_map_draws_points_to_the_geojson_instead() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.map_max_points = 25).await;
+    let browser = Browser::start().await;
+    process_through_the_page(
+        &browser,
+        &app.url(""),
+        "stores.xlsx",
+        &sheets::seed_example_xlsx(),
+    )
+    .await;
+    browser
+        .wait_for(
+            "document.getElementById('map-note').textContent.includes('more than the 25')",
+            WAIT,
+        )
+        .await;
+    assert_eq!(
+        browser.text("#map-note").await,
+        "26 rows have coordinates, more than the 25 this map draws. Download the GeoJSON to see them all in a map tool."
+    );
+    let state = browser
+        .script(
+            "return { hidden: document.getElementById('map').hidden,
+                      markers: document.getElementById('map').dataset.markers,
+                      fetched: performance.getEntriesByType('resource')
+                        .filter((e) => e.name.includes('format=geojson')).length };",
+        )
+        .await;
+    assert_eq!(
+        state,
+        json!({ "hidden": true, "markers": "0", "fetched": 0 })
+    );
+    app.stop().await;
+}

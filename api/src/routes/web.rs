@@ -47,6 +47,7 @@ const OUTLINES_CACHE: &str = "public, max-age=86400";
 
 const TILE_URL_META: &str = r#"<meta name="maplink-tile-url" content="">"#;
 const TILE_ATTRIBUTION_META: &str = r#"<meta name="maplink-tile-attribution" content="">"#;
+const MAX_POINTS_META: &str = r#"<meta name="maplink-map-max-points" content="">"#;
 
 pub(super) fn asset(body: &'static str, content_type: &'static str) -> Response {
     cached_asset(body, content_type, "no-cache")
@@ -159,6 +160,14 @@ fn render_index(settings: &Settings) -> (String, String) {
             &format!(
                 r#"<meta name="maplink-tile-attribution" content="{}">"#,
                 escape(&settings.map_tile_attribution)
+            ),
+            1,
+        )
+        .replacen(
+            MAX_POINTS_META,
+            &format!(
+                r#"<meta name="maplink-map-max-points" content="{}">"#,
+                settings.map_max_points
             ),
             1,
         );

@@ -118,6 +118,7 @@
     $("download-all").href = base;
     $("download-failed").href = base + "?rows=failed";
     $("download-skipped").href = base + "?rows=skipped";
+    ["geojson", "kml", "gpx"].forEach((f) => { $("download-" + f).href = base + "?format=" + f; });
   }
   /** The file name from a Content-Disposition header: filename* (UTF-8) first. */
   function dispositionFilename(header) {
@@ -185,16 +186,26 @@
     $("results").hidden = false;
     // After the card is visible: the map measures its box when it draws. The results
     // stand without it, so its own trouble stays in its own note.
-    loadMap().catch((e) => { $("map-note").textContent = "The map could not be drawn: " + (e.message || e); });
+    loadMap(s.counts.successful).catch((e) => { $("map-note").textContent = "The map could not be drawn: " + (e.message || e); });
   }
 
   // --- the map ----------------------------------------------------------------------
   // The map reads the session's GeoJSON export: every located row (not only the first
   // 1000 the table shows), with all of its sheet's columns.
-  async function loadMap() {
+  async function loadMap(locatedRows) {
     const request = ++state.mapRequest;
     const note = $("map-note");
     if (!window.L || !window.maplinkMap) { note.textContent = "The map is not available."; return; }
+    // Past the service's limit the points are not fetched at all: a browser holding
+    // a hundred thousand of them would be slow to draw and slower to pan.
+    const most = Number(document.querySelector('meta[name="maplink-map-max-points"]')?.content || 0);
+    $("map").hidden = most > 0 && locatedRows > most;
+    if ($("map").hidden) {
+      window.maplinkMap.clear();
+      note.textContent = locatedRows + " rows have coordinates, more than the " + most +
+        " this map draws. Download the GeoJSON to see them all in a map tool.";
+      return;
+    }
     note.textContent = "Loading the map…";
     let doc;
     try {
@@ -229,7 +240,16 @@
     if (!tr) return;
     tr.classList.add("selected");
     tr.setAttribute("aria-selected", "true");
-    if (scroll) tr.scrollIntoView({ block: "nearest" });
+    if (scroll) scrollWithinTable(tr);
+  }
+  /** Brings `tr` into view inside the table's own scroll box only. scrollIntoView would
+   *  scroll the page too, moving the map out from under the pointer that chose the row. */
+  function scrollWithinTable(tr) {
+    const wrap = tr.closest(".rows-wrap");
+    const head = $("rows").tHead.getBoundingClientRect().height;
+    const r = tr.getBoundingClientRect(), w = wrap.getBoundingClientRect();
+    if (r.top < w.top + head) wrap.scrollTop -= w.top + head - r.top;
+    else if (r.bottom > w.bottom) wrap.scrollTop += r.bottom - w.bottom;
   }
   /** A row of the table was chosen: mark it and show it on the map. */
   function chooseRow(tr) {
@@ -374,7 +394,7 @@
     rows.addEventListener("click", (e) => chooseRow(e.target.closest("tr[data-row]")));
     rows.addEventListener("keydown", (e) => { if (e.key === "Enter") chooseRow(e.target.closest("tr[data-row]")); });
     $("renew").addEventListener("click", renew);
-    ["download-all", "download-failed", "download-skipped"].forEach((id) => $(id).addEventListener("click", (e) => {
+    ["download-all", "download-failed", "download-skipped", "download-geojson", "download-kml", "download-gpx"].forEach((id) => $(id).addEventListener("click", (e) => {
       if (!state.token) return; // the plain link works without a token
       e.preventDefault();
       download(e.currentTarget);

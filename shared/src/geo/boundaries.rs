@@ -128,6 +128,19 @@ impl Probe {
 }
 
 impl Boundaries {
+    /// Every polygon as (country, bounding box, rings), for drawing the map outlines
+    /// (`outlines`) from the same decoded data the check uses.
+    pub(super) fn polygons(&self) -> impl Iterator<Item = (u16, [i32; 4], Vec<&[[i32; 2]]>)> + '_ {
+        self.parts.iter().map(|p| {
+            let rings = p
+                .rings
+                .iter()
+                .map(|&(start, end)| &self.vertices[start as usize..end as usize])
+                .collect();
+            (p.country, p.bbox, rings)
+        })
+    }
+
     pub(super) fn decode(deflated: &[u8]) -> Result<Self, format::Error> {
         let mut bytes = Vec::new();
         DeflateDecoder::new(deflated)

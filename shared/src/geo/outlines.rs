@@ -27,12 +27,9 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::sync::OnceLock;
 
-use flate2::read::DeflateDecoder;
-
-use super::format::{self, Reader};
+use super::format;
 
 /// Douglas–Peucker tolerance: about 11 km, a pixel or so at zoom 4, where a country
 /// fills the map; halving it doubles the file.
@@ -57,13 +54,7 @@ static OUTLINES: OnceLock<String> = OnceLock::new();
 /// built on first use (CPU-bound: about 1.5 s in an unoptimised build, less in a
 /// release build; call it off the async runtime) and kept for the life of the process.
 pub fn outlines_geojson() -> &'static str {
-    OUTLINES.get_or_init(|| {
-        // The file is part of the build; a decoding failure is a build defect, caught by
-        // the tests, as in `boundaries`.
-        let parts = decode(include_bytes!("data/boundaries.bin"))
-            .expect("the embedded boundary data decodes");
-        to_geojson(&outlines(&parts))
-    })
+    OUTLINES.get_or_init(|| to_geojson(&outlines(&parts())))
 }
 
 type Point = [i32; 2];
@@ -76,57 +67,16 @@ struct Part {
     bbox: [i32; 4],
 }
 
-/// Reads the polygons of `boundaries.bin` (see `format.rs`), skipping names and codes.
-fn decode(deflated: &[u8]) -> Result<Vec<Part>, format::Error> {
-    let mut bytes = Vec::new();
-    DeflateDecoder::new(deflated)
-        .read_to_end(&mut bytes)
-        .map_err(|_| format::Error("not deflate data"))?;
-    let mut r = Reader::new(&bytes);
-    r.magic()?;
-    let countries = r.count()?;
-    for _ in 0..countries {
-        r.string()?;
-        r.string()?;
-        r.string()?;
-        r.strings()?;
-    }
-    for _ in 0..r.count()? {
-        r.index(countries)?;
-        r.string()?;
-        r.string()?;
-        r.strings()?;
-    }
-    let mut parts = Vec::new();
-    for _ in 0..r.count()? {
-        let country = r.index(countries)?;
-        r.count()?; // the subdivision: outlines are per country
-        let mut rings = Vec::new();
-        let mut bbox = [i32::MAX, i32::MAX, i32::MIN, i32::MIN];
-        for _ in 0..r.count()? {
-            let (mut x, mut y) = (0i32, 0i32);
-            let ring = (0..r.count()?)
-                .map(|_| {
-                    x = x.wrapping_add(r.signed()?);
-                    y = y.wrapping_add(r.signed()?);
-                    bbox = [
-                        bbox[0].min(x),
-                        bbox[1].min(y),
-                        bbox[2].max(x),
-                        bbox[3].max(y),
-                    ];
-                    Ok([x, y])
-                })
-                .collect::<Result<Vec<_>, format::Error>>()?;
-            rings.push(ring);
-        }
-        parts.push(Part {
+/// The boundary data's polygons, by country.
+fn parts() -> Vec<Part> {
+    super::boundaries::boundaries()
+        .polygons()
+        .map(|(country, bbox, rings)| Part {
             country,
-            rings,
+            rings: rings.into_iter().map(<[Point]>::to_vec).collect(),
             bbox,
-        });
-    }
-    Ok(parts)
+        })
+        .collect()
 }
 
 struct Edge {
@@ -501,7 +451,7 @@ mod tests {
 
     #[test]
     fn building_twice_gives_the_same_bytes() {
-        let parts = decode(include_bytes!("data/boundaries.bin")).unwrap();
+        let parts = parts();
         assert_eq!(to_geojson(&outlines(&parts)), outlines_geojson());
     }
 
