@@ -7,6 +7,7 @@ use maplink::{
     config::Settings,
     events::{EventLog, RedisEventLog, SqliteEventLog},
     files::FileStore,
+    ops::{OpsStore, RedisOpsStore, SqliteOpsStore},
     session::{RedisSessionStore, SessionStore, SqliteSessionStore, open_pool},
     shutdown::{Shutdown, ShutdownTrigger},
 };
@@ -235,6 +236,21 @@ impl TestApp {
                     .await
                     .expect("sqlite pool");
                 Arc::new(SqliteSessionStore::open(pool).await.expect("sqlite store"))
+            }
+        }
+    }
+
+    /// An independent handle on the app's ops store (cleanup history, schedule ticks).
+    pub async fn ops(&self) -> Arc<dyn OpsStore> {
+        match &self.settings.redis_url {
+            Some(url) => Arc::new(RedisOpsStore::new(
+                QueueBackend::connect_redis(url).await.expect("redis"),
+            )),
+            None => {
+                let pool = open_pool(&self.settings.sqlite_path())
+                    .await
+                    .expect("sqlite pool");
+                Arc::new(SqliteOpsStore::open(pool).await.expect("sqlite ops store"))
             }
         }
     }

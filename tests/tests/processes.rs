@@ -6,6 +6,7 @@ use std::{collections::HashSet, time::Duration};
 use maplink::{
     domain::{FileFormat, Session, SessionId},
     files::{FileStore, SessionFile},
+    ops::{OpsStore, RedisOpsStore},
     session::{RedisSessionStore, SessionStore},
 };
 use maplink_tests::{
@@ -175,7 +176,14 @@ async fn cleanup_in_several_worker_processes_removes_each_session_once() {
         skipped_ticks > 0,
         "every tick ran in one process only, the others stood aside"
     );
-    let history = store.recent_cleanups(50).await.unwrap();
+    let ops = RedisOpsStore::new(
+        redis::Client::open(redis.url())
+            .unwrap()
+            .get_connection_manager()
+            .await
+            .unwrap(),
+    );
+    let history = ops.recent_cleanups(50).await.unwrap();
     assert_eq!(
         history.iter().map(|r| r.sessions.len()).sum::<usize>(),
         SESSIONS

@@ -5,8 +5,8 @@ use std::{collections::HashSet, sync::Arc};
 use maplink::{
     domain::{Counts, FileFormat, Session, SessionId, SessionStatus},
     session::{
-        CleanedSession, CleanupReport, Delivery, RedisSessionStore, SessionStore,
-        SqliteSessionStore, StartRun, Update, UpdateOutcome, open_pool,
+        Delivery, RedisSessionStore, SessionStore, SqliteSessionStore, StartRun, Update,
+        UpdateOutcome, open_pool,
     },
 };
 use maplink_tests::RedisServer;
@@ -76,8 +76,6 @@ conformance!(
     claim_takes_only_expired_sessions_and_leaves_tombstones,
     concurrent_claims_never_take_a_session_twice,
     claimed_sessions_cannot_be_touched_back,
-    cleanup_history_is_capped_and_newest_first,
-    schedule_ticks_are_claimed_once,
     a_queued_run_can_be_taken_over_only_under_its_job_id,
     idle_queued_sessions_are_listed_with_their_jobs,
     census_counts_by_status_and_finds_the_oldest,
@@ -437,34 +435,6 @@ async fn claimed_sessions_cannot_be_touched_back(s: Subject) {
             .unwrap()
             .is_empty()
     );
-}
-
-async fn cleanup_history_is_capped_and_newest_first(s: Subject) {
-    for i in 0..55 {
-        let report = CleanupReport {
-            ran_at_ms: i,
-            runner: format!("p{i}"),
-            sessions: vec![CleanedSession {
-                id: SessionId::random(),
-                age_ms: 1,
-                idle_ms: 1,
-                status: SessionStatus::Uploaded,
-            }],
-        };
-        s.store.record_cleanup(&report).await.unwrap();
-    }
-    let recent = s.other.recent_cleanups(100).await.unwrap();
-    assert_eq!(recent.len(), maplink::session::CLEANUP_HISTORY_LEN);
-    assert_eq!(recent[0].ran_at_ms, 54);
-    assert_eq!(recent.last().unwrap().ran_at_ms, 5);
-    assert_eq!(s.store.recent_cleanups(3).await.unwrap().len(), 3);
-}
-
-async fn schedule_ticks_are_claimed_once(s: Subject) {
-    assert!(s.store.claim_tick("cleanup", 42, 60_000).await.unwrap());
-    assert!(!s.other.claim_tick("cleanup", 42, 60_000).await.unwrap());
-    assert!(s.other.claim_tick("cleanup", 43, 60_000).await.unwrap());
-    assert!(s.other.claim_tick("other", 42, 60_000).await.unwrap());
 }
 
 async fn census_counts_by_status_and_finds_the_oldest(s: Subject) {

@@ -40,7 +40,7 @@ async fn idle_session_expires_with_its_files(backend: Backend) {
     );
     assert!(body["idle_minutes"].as_f64().unwrap() >= 0.0);
 
-    let history = store.recent_cleanups(10).await.unwrap();
+    let history = app.ops().await.recent_cleanups(10).await.unwrap();
     let entry = history
         .iter()
         .flat_map(|r| &r.sessions)

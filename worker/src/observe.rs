@@ -97,7 +97,7 @@ async fn refresh(
             .count();
         metrics::gauge!(m::LIVE_WORKERS).set(live as f64);
     }
-    if let Ok(Some(last)) = sessions
+    if let Ok(Some(last)) = ops
         .recent_cleanups(1)
         .await
         .map(|c| c.into_iter().next())

@@ -64,7 +64,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
     let queue = state.queue.depth().await;
     let workers = state.ops.workers().await.unwrap_or_default();
     let throughput = state.ops.throughput(60).await.unwrap_or_default();
-    let cleanups = state.sessions.recent_cleanups(20).await.unwrap_or_default();
+    let cleanups = state.ops.recent_cleanups(20).await.unwrap_or_default();
     let resolution = state.ops.resolutions().await.unwrap_or_default();
     let minutes = |ms: i64| (ms as f64 / 6_000.0).round() / 10.0;
     Json(json!({

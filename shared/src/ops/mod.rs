@@ -1,6 +1,7 @@
 //! What the ops dashboard reads that no single process knows: live workers, throughput
-//! per minute over the last hours, and link-resolution counts by method — kept in the
-//! shared store (Redis or the SQLite file) by every process.
+//! per minute over the last hours, link-resolution counts by method and the cleanup
+//! history — kept in the shared store (Redis or the SQLite file) by every process —
+//! and the claims that let one process of many run each tick of a schedule.
 
 mod redis;
 mod sqlite;
@@ -9,7 +10,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use self::{redis::RedisOpsStore, sqlite::SqliteOpsStore};
-use crate::Result;
+use crate::{
+    Result,
+    domain::{SessionId, SessionStatus},
+};
 
 /// How long throughput minutes and silent workers are kept.
 pub const KEEP_MS: i64 = 2 * 3600 * 1000;
@@ -42,6 +46,26 @@ pub struct ResolutionCount {
     pub count: u64,
 }
 
+/// One cleanup run, as kept in the capped history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CleanupReport {
+    pub ran_at_ms: i64,
+    /// The process that ran it.
+    pub runner: String,
+    pub sessions: Vec<CleanedSession>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CleanedSession {
+    pub id: SessionId,
+    pub age_ms: i64,
+    pub idle_ms: i64,
+    pub status: SessionStatus,
+}
+
+/// How many cleanup reports the history keeps.
+pub const CLEANUP_HISTORY_LEN: usize = 50;
+
 #[async_trait]
 pub trait OpsStore: Send + Sync + 'static {
     /// Records a worker's presence (and forgets workers silent for [`KEEP_MS`]).
@@ -53,6 +77,17 @@ pub trait OpsStore: Send + Sync + 'static {
     async fn throughput(&self, minutes: u32) -> Result<Vec<Minute>>;
     async fn record_resolutions(&self, counts: &[ResolutionCount]) -> Result<()>;
     async fn resolutions(&self) -> Result<Vec<ResolutionCount>>;
+
+    /// Appends to the capped cleanup history ([`CLEANUP_HISTORY_LEN`]).
+    async fn record_cleanup(&self, report: &CleanupReport) -> Result<()>;
+
+    /// The most recent cleanups, newest first.
+    async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>>;
+
+    /// Claims tick number `tick` of the schedule `name` for this process: `true` for
+    /// exactly one caller per (name, tick) across every process sharing the store.
+    /// Claims are forgotten after `keep_ms`.
+    async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool>;
 }
 
 /// The minute (unix seconds, floored) a moment falls in.

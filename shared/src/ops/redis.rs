@@ -1,13 +1,19 @@
-//! Ops data in Redis: a hash of workers, a small hash per minute, a hash of counts.
+//! Ops data in Redis: a hash of workers, a small hash per minute, a hash of counts, the
+//! capped cleanup history list, and schedule ticks claimed with `SET NX PX`.
 
 use async_trait::async_trait;
 use redis::{AsyncCommands, aio::ConnectionManager};
 
-use super::{KEEP_MS, Minute, OpsStore, ResolutionCount, WorkerInfo, fill_minutes, minute_of};
+use super::{
+    CLEANUP_HISTORY_LEN, CleanupReport, KEEP_MS, Minute, OpsStore, ResolutionCount, WorkerInfo,
+    fill_minutes, minute_of,
+};
 use crate::{Error, Result, domain::now_ms};
 
 const WORKERS: &str = "{maplink}:ops:workers";
 const RESOLUTIONS: &str = "{maplink}:ops:resolutions";
+/// The cleanup history (its key from before it moved here from the session store).
+const CLEANUPS: &str = "{maplink}:cleanups";
 
 fn minute_key(at: i64) -> String {
     format!("{{maplink}}:ops:minute:{at}")
@@ -119,5 +125,37 @@ impl OpsStore for RedisOpsStore {
             .collect();
         out.sort_by(|a, b| (&a.method, &a.outcome).cmp(&(&b.method, &b.outcome)));
         Ok(out)
+    }
+
+    async fn record_cleanup(&self, report: &CleanupReport) -> Result<()> {
+        let json = serde_json::to_string(report).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .lpush(CLEANUPS, json)
+            .ignore()
+            .ltrim(CLEANUPS, 0, CLEANUP_HISTORY_LEN as isize - 1)
+            .ignore();
+        pipe.query_async::<()>(&mut self.conn.clone()).await?;
+        Ok(())
+    }
+
+    async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>> {
+        let last = limit.saturating_sub(1) as isize;
+        let items: Vec<String> = self.conn.clone().lrange(CLEANUPS, 0, last).await?;
+        Ok(items
+            .iter()
+            .filter_map(|j| serde_json::from_str(j).ok())
+            .collect())
+    }
+
+    async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!("{{maplink}}:tick:{name}:{tick}"))
+            .arg(now_ms())
+            .arg("NX")
+            .arg("PX")
+            .arg(keep_ms.max(1));
+        let set: Option<String> = cmd.query_async(&mut self.conn.clone()).await?;
+        Ok(set.is_some())
     }
 }

@@ -1,9 +1,13 @@
-//! Ops data in SQLite: three small tables beside the sessions.
+//! Ops data in SQLite: small tables beside the sessions (workers, minutes, resolution
+//! counts, schedule ticks, the capped cleanup history).
 
 use async_trait::async_trait;
 use sqlx::{Row, SqlitePool};
 
-use super::{KEEP_MS, Minute, OpsStore, ResolutionCount, WorkerInfo, fill_minutes, minute_of};
+use super::{
+    CLEANUP_HISTORY_LEN, CleanupReport, KEEP_MS, Minute, OpsStore, ResolutionCount, WorkerInfo,
+    fill_minutes, minute_of,
+};
 use crate::{Error, Result, domain::now_ms};
 
 #[derive(Clone)]
@@ -17,7 +21,10 @@ impl SqliteOpsStore {
             "CREATE TABLE IF NOT EXISTS ops_workers (name TEXT PRIMARY KEY NOT NULL, info TEXT NOT NULL, last_ms INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS ops_minutes (at INTEGER PRIMARY KEY NOT NULL, jobs INTEGER NOT NULL, rows INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS ops_resolutions (method TEXT NOT NULL, outcome TEXT NOT NULL, count INTEGER NOT NULL,
-                 PRIMARY KEY (method, outcome));",
+                 PRIMARY KEY (method, outcome));
+             CREATE TABLE IF NOT EXISTS schedule_ticks (name TEXT NOT NULL, tick INTEGER NOT NULL, forget_at_ms INTEGER NOT NULL,
+                 PRIMARY KEY (name, tick));
+             CREATE TABLE IF NOT EXISTS cleanup_history (seq INTEGER PRIMARY KEY AUTOINCREMENT, report TEXT NOT NULL);",
         )
         .execute(&pool)
         .await?;
@@ -121,5 +128,51 @@ impl OpsStore for SqliteOpsStore {
                 })
             })
             .collect())
+    }
+
+    async fn record_cleanup(&self, report: &CleanupReport) -> Result<()> {
+        let json = serde_json::to_string(report).map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO cleanup_history (report) VALUES (?)")
+            .bind(json)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM cleanup_history WHERE seq NOT IN (SELECT seq FROM cleanup_history ORDER BY seq DESC LIMIT ?)",
+        )
+        .bind(CLEANUP_HISTORY_LEN as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>> {
+        let rows = sqlx::query("SELECT report FROM cleanup_history ORDER BY seq DESC LIMIT ?")
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(r.try_get::<&str, _>("report").ok()?).ok())
+            .collect())
+    }
+
+    async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool> {
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT OR IGNORE INTO schedule_ticks (name, tick, forget_at_ms) VALUES (?, ?, ?)",
+        )
+        .bind(name)
+        .bind(tick)
+        .bind(now + keep_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        sqlx::query("DELETE FROM schedule_ticks WHERE forget_at_ms < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(inserted == 1)
     }
 }

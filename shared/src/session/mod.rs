@@ -87,32 +87,12 @@ impl ExpiredSession {
     }
 }
 
-/// One cleanup run, as kept in the capped history.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CleanupReport {
-    pub ran_at_ms: i64,
-    /// The process that ran it.
-    pub runner: String,
-    pub sessions: Vec<CleanedSession>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CleanedSession {
-    pub id: SessionId,
-    pub age_ms: i64,
-    pub idle_ms: i64,
-    pub status: SessionStatus,
-}
-
 /// Sessions by status, and the least recently seen one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Census {
     pub by_status: std::collections::BTreeMap<String, u64>,
     pub oldest_last_seen_ms: Option<i64>,
 }
-
-/// How many cleanup reports the history keeps.
-pub const CLEANUP_HISTORY_LEN: usize = 50;
 
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
@@ -156,17 +136,6 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// What is remembered of an expired session, while the tombstone lasts.
     async fn tombstone(&self, id: SessionId) -> Result<Option<Tombstone>>;
-
-    /// Appends to the capped cleanup history ([`CLEANUP_HISTORY_LEN`]).
-    async fn record_cleanup(&self, report: &CleanupReport) -> Result<()>;
-
-    /// The most recent cleanups, newest first.
-    async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>>;
-
-    /// Claims tick number `tick` of the schedule `name` for this process: `true` for
-    /// exactly one caller per (name, tick) across every process sharing the store.
-    /// Claims are forgotten after `keep_ms`.
-    async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool>;
 
     /// Sessions `queued` and idle for longer than `idle_ms`, with their job ids (at most
     /// `limit`, least recently seen first): cleanup keeps those whose job is still on

@@ -14,10 +14,7 @@ use redis::{
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
-use super::{
-    CLEANUP_HISTORY_LEN, Census, CleanupReport, Delivery, ExpiredSession, SessionStore, StartRun,
-    Update, UpdateOutcome,
-};
+use super::{Census, Delivery, ExpiredSession, SessionStore, StartRun, Update, UpdateOutcome};
 use crate::{
     Error, Result,
     domain::{Counts, Session, SessionId, Tombstone, now_ms},
@@ -26,7 +23,6 @@ use crate::{
 const INDEX: &str = "{maplink}:sessions:last_seen";
 const SESSION_PREFIX: &str = "{maplink}:session:";
 const TOMBSTONE_PREFIX: &str = "{maplink}:tombstone:";
-const CLEANUPS: &str = "{maplink}:cleanups";
 
 fn session_key(id: SessionId) -> String {
     format!("{SESSION_PREFIX}{id}")
@@ -502,49 +498,6 @@ impl SessionStore for RedisSessionStore {
             idle_ms: num(idle)?,
             status: status.parse()?,
         }))
-    }
-
-    async fn record_cleanup(&self, report: &CleanupReport) -> Result<()> {
-        let json = serde_json::to_string(report).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .lpush(CLEANUPS, json)
-            .ignore()
-            .ltrim(CLEANUPS, 0, CLEANUP_HISTORY_LEN as isize - 1)
-            .ignore();
-        self.idempotent(|mut conn| {
-            let pipe = pipe.clone();
-            async move { pipe.query_async::<()>(&mut conn).await }
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>> {
-        let last = limit.saturating_sub(1) as isize;
-        let items: Vec<String> = self
-            .idempotent(|mut conn| async move { conn.lrange(CLEANUPS, 0, last).await })
-            .await?;
-        Ok(items
-            .iter()
-            .filter_map(|j| serde_json::from_str(j).ok())
-            .collect())
-    }
-
-    async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool> {
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(format!("{{maplink}}:tick:{name}:{tick}"))
-            .arg(now_ms())
-            .arg("NX")
-            .arg("PX")
-            .arg(keep_ms.max(1));
-        let set: Option<String> = self
-            .idempotent(|mut conn| {
-                let cmd = cmd.clone();
-                async move { cmd.query_async(&mut conn).await }
-            })
-            .await?;
-        Ok(set.is_some())
     }
 
     async fn queued_idle(&self, idle_ms: i64, limit: usize) -> Result<Vec<(SessionId, String)>> {

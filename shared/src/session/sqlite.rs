@@ -15,10 +15,7 @@ use sqlx::{
     },
 };
 
-use super::{
-    CLEANUP_HISTORY_LEN, Census, CleanupReport, Delivery, ExpiredSession, SessionStore, StartRun,
-    Update, UpdateOutcome,
-};
+use super::{Census, Delivery, ExpiredSession, SessionStore, StartRun, Update, UpdateOutcome};
 use crate::{
     Error, Result,
     domain::{Counts, Session, SessionId, Tombstone, now_ms},
@@ -53,16 +50,6 @@ CREATE TABLE IF NOT EXISTS session_tombstones (
     idle_ms INTEGER NOT NULL,
     status TEXT NOT NULL,
     forget_at_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS schedule_ticks (
-    name TEXT NOT NULL,
-    tick INTEGER NOT NULL,
-    forget_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (name, tick)
-);
-CREATE TABLE IF NOT EXISTS cleanup_history (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    report TEXT NOT NULL
 );
 "#;
 
@@ -377,52 +364,6 @@ impl SessionStore for SqliteSessionStore {
             idle_ms: row.try_get("idle_ms")?,
             status: row.try_get::<&str, _>("status")?.parse()?,
         }))
-    }
-
-    async fn record_cleanup(&self, report: &CleanupReport) -> Result<()> {
-        let json = serde_json::to_string(report).map_err(corrupt)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO cleanup_history (report) VALUES (?)")
-            .bind(json)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "DELETE FROM cleanup_history WHERE seq NOT IN (SELECT seq FROM cleanup_history ORDER BY seq DESC LIMIT ?)",
-        )
-        .bind(CLEANUP_HISTORY_LEN as i64)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn recent_cleanups(&self, limit: usize) -> Result<Vec<CleanupReport>> {
-        let rows = sqlx::query("SELECT report FROM cleanup_history ORDER BY seq DESC LIMIT ?")
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| serde_json::from_str(r.try_get::<&str, _>("report").ok()?).ok())
-            .collect())
-    }
-
-    async fn claim_tick(&self, name: &str, tick: i64, keep_ms: i64) -> Result<bool> {
-        let now = now_ms();
-        let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO schedule_ticks (name, tick, forget_at_ms) VALUES (?, ?, ?)",
-        )
-        .bind(name)
-        .bind(tick)
-        .bind(now + keep_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        sqlx::query("DELETE FROM schedule_ticks WHERE forget_at_ms < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(inserted == 1)
     }
 
     async fn queued_idle(&self, idle_ms: i64, limit: usize) -> Result<Vec<(SessionId, String)>> {

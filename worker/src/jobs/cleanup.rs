@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use maplink::{
     Error,
     domain::now_ms,
-    session::{CleanedSession, CleanupReport},
+    ops::{CleanedSession, CleanupReport},
 };
 
 use crate::state::WorkerState;
@@ -76,7 +76,7 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
             "total cleanup: {} expired sessions removed",
             report.sessions.len()
         );
-        state.sessions.record_cleanup(&report).await?;
+        state.ops.record_cleanup(&report).await?;
     }
     sweep_orphans(state).await?;
     Ok(report)
@@ -142,7 +142,7 @@ pub async fn schedule(state: WorkerState, shutdown: impl std::future::Future<Out
         }
         let tick = tick_of(now_ms(), interval);
         match state
-            .sessions
+            .ops
             .claim_tick("cleanup", tick, interval_ms * 10)
             .await
         {
