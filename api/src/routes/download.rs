@@ -7,9 +7,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use maplink::{
-    domain::{FileFormat, Session},
+    domain::{FileFormat, Session, download_name},
     export::ExportFormat,
-    files::download_name,
 };
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 

@@ -3,9 +3,9 @@
 //! costs one read of each, and the session's files stay what the job wrote.
 
 use maplink::{
-    domain::{Session, SessionId},
+    domain::{Session, SessionId, download_name},
     export::ExportFormat,
-    files::{SessionFile, download_name},
+    files::SessionFile,
     sheet,
 };
 

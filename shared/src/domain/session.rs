@@ -153,7 +153,7 @@ impl Session {
         Self {
             id: SessionId::random(),
             original_filename: original_filename.to_owned(),
-            sanitized_filename: crate::files::sanitize_filename(original_filename, format),
+            sanitized_filename: super::sanitize_filename(original_filename, format),
             format,
             status: SessionStatus::Uploaded,
             created_at_ms: now,

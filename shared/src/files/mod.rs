@@ -37,7 +37,7 @@ use object_store::{
     prefix::PrefixStore,
 };
 
-pub use names::{SessionFile, download_name, sanitize_filename};
+pub use names::SessionFile;
 pub use writer::{FileWriter, PART_SIZE};
 
 use crate::{Error, Result, domain::SessionId};
