@@ -95,10 +95,6 @@ impl SqliteSessionStore {
         }
         Ok(Self { pool })
     }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
 }
 
 fn corrupt(e: impl std::fmt::Display) -> Error {
