@@ -120,7 +120,7 @@ start() {
     for i in $(seq 1 "$workers"); do
         MAPLINK_DATA_DIR="$(data_dir "$storage" "worker-$i")" \
             MAPLINK_WORKER_METRICS_BIND="127.0.0.1:$(( 9469 + i ))" \
-            "$bin/maplink-worker" > "$dir/logs/worker-$i.log" 2>&1 &
+            "$bin/maplink-worker" run > "$dir/logs/worker-$i.log" 2>&1 &
         echo "worker-$i $!" >> "$pids_file"
     done
     wait_for "$api_port" 20

@@ -1,6 +1,7 @@
-//! `Application::build` wires stores, queue and router and binds the listener (port 0
-//! picks a free port, reported by [`Application::port`]); `run_until_stopped` serves
-//! until the shutdown signal, then drains.
+//! `Application::build` opens the backend ([`Backend`]) and takes the stores and the
+//! queue from it, wires the router and binds the listener (port 0 picks a free port,
+//! reported by [`Application::port`]); `run_until_stopped` serves until the shutdown
+//! signal, then drains.
 //!
 //! With no Redis configured the process is the whole service (embedded mode): the same
 //! worker runtime as `maplink-worker` runs in-process on the same SQLite file.
@@ -9,9 +10,9 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use maplink::{
+    backend::{Backend, Reconnect},
     config::Settings,
     files::FileStore,
-    session::{RedisSessionStore, SessionStore, SqliteSessionStore, connect_fail_fast, open_pool},
     shutdown::Shutdown,
 };
 use maplink_worker::{
@@ -27,7 +28,8 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     state: AppState,
-    embedded: bool,
+    /// Kept for the in-process workers of embedded mode.
+    backend: Backend,
 }
 
 impl Application {
@@ -36,30 +38,12 @@ impl Application {
         // The object store's HTTP client (S3) needs the TLS crypto provider.
         maplink_worker::resolve::install_crypto_provider();
         let files = FileStore::from_settings(&settings)?;
-        let (sessions, queue): (Arc<dyn SessionStore>, QueueBackend) = match &settings.redis_url {
-            Some(url) => {
-                // Fail-fast: a request never waits through a reconnect backoff, so with
-                // Redis down the API answers 503 at once (and `/readyz` says so).
-                let conn = connect_fail_fast(url, settings.redis_timeout())
-                    .await
-                    .with_context(|| format!("connecting to Redis at {}", redact(url)))?;
-                let queue = QueueBackend::redis(url, conn.clone())
-                    .await
-                    .context("opening the queue")?;
-                (Arc::new(RedisSessionStore::from_connection(conn)), queue)
-            }
-            None => {
-                let path = settings.sqlite_path();
-                let pool = open_pool(&path)
-                    .await
-                    .with_context(|| format!("opening {}", path.display()))?;
-                let store = SqliteSessionStore::open(pool.clone()).await?;
-                let queue = QueueBackend::sqlite(pool, &settings)
-                    .await
-                    .context("creating the queue table")?;
-                (Arc::new(store), queue)
-            }
-        };
+        // Fail-fast: a request never waits through a reconnect backoff, so with Redis
+        // down the API answers 503 at once (and `/readyz` says so).
+        let backend = Backend::open(&settings, Reconnect::FailFast).await?;
+        let queue = QueueBackend::open(&backend, &settings)
+            .await
+            .context("opening the queue")?;
         let listener = TcpListener::bind(&settings.bind)
             .await
             .with_context(|| format!("binding {}", settings.bind))?;
@@ -69,11 +53,11 @@ impl Application {
             settings.sheet_work_queue,
         ));
         let state = AppState {
-            events: queue.event_log().await?,
-            sessions,
+            sessions: backend.sessions().await?,
+            events: backend.events().await?,
+            ops: backend.ops().await?,
             files,
             producer: queue.producer(),
-            ops: queue.ops_store().await?,
             queue,
             settings,
             limiter: Default::default(),
@@ -82,12 +66,11 @@ impl Application {
             usage: Default::default(),
             streams: Default::default(),
         };
-        let embedded = state.settings.redis_url.is_none();
         Ok(Self {
             listener,
             addr,
             state,
-            embedded,
+            backend,
         })
     }
 
@@ -102,7 +85,8 @@ impl Application {
     /// Serves until `shutdown`. In embedded mode an unexpected stop of the in-process
     /// workers is an error, so that a supervisor restarts the whole process.
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let mode = if self.embedded {
+        let embedded = self.backend.is_embedded();
+        let mode = if embedded {
             "embedded (SQLite, in-process workers)"
         } else {
             "distributed (Redis)"
@@ -130,12 +114,12 @@ impl Application {
             crate::server::serve(self.listener, app, header_timeout, server_stop).await;
             Ok::<(), anyhow::Error>(())
         };
-        if !self.embedded {
+        if !embedded {
             return server.await;
         }
         let worker_state = WorkerState::new(
-            &self.state.queue,
-            self.state.sessions.clone(),
+            &self.backend,
+            self.state.queue.clone(),
             self.state.files.clone(),
             self.state.settings.clone(),
             names::process_name("api"),
@@ -145,10 +129,7 @@ impl Application {
         let workers = runtime::run(
             worker_state,
             self.state.queue.clone(),
-            Roles {
-                convert: true,
-                cleanup: true,
-            },
+            Roles::ALL,
             shutdown.clone(),
         );
         tokio::pin!(server, workers);
@@ -165,15 +146,5 @@ impl Application {
                 Err(e) => Err(anyhow::Error::new(e).context("in-process workers stopped")),
             },
         }
-    }
-}
-
-/// A Redis URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
     }
 }

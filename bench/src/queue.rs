@@ -39,7 +39,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use maplink::{config::Settings, session::open_pool, shutdown::Shutdown};
+use maplink::{
+    backend::{Backend, Reconnect},
+    config::Settings,
+    shutdown::Shutdown,
+};
 use maplink_tests::RedisServer;
 use maplink_worker::{
     noop::{self, NoopJob},
@@ -116,8 +120,15 @@ fn bullmq_process_rate() -> anyhow::Result<Option<f64>> {
 
 async fn on_redis(settings: &Settings, bullmq: Option<f64>) -> anyhow::Result<bool> {
     let server = RedisServer::start();
-    let url = server.url();
-    let conn = QueueBackend::connect_redis(&url).await?;
+    let settings = &Settings {
+        redis_url: Some(server.url()),
+        ..settings.clone()
+    };
+    let backend = Backend::open(settings, Reconnect::WithBackoff).await?;
+    // The queue's own connection, so that the accounting sees what the queue sends.
+    let Backend::Redis { conn, .. } = &backend else {
+        anyhow::bail!("redis_url is set, yet the backend is not Redis");
+    };
     let version = redis_version(&mut conn.clone()).await?;
     println!("\n  Redis {version} (private server, no persistence)");
 
@@ -126,8 +137,8 @@ async fn on_redis(settings: &Settings, bullmq: Option<f64>) -> anyhow::Result<bo
     let mut drains = Vec::new();
     for run in 1..=DRAIN_RUNS {
         flush(&mut conn.clone()).await?;
-        let backend = QueueBackend::redis(&url, conn.clone()).await?;
-        let store = backend.store();
+        let queue = QueueBackend::open(&backend, settings).await?;
+        let store = queue.store();
         bulk.push(enqueue_bulk(&*store, &format!("bulk{run}")).await?);
         let mut accounting = conn.clone();
         let _: () = redis::cmd("CONFIG")
@@ -142,11 +153,11 @@ async fn on_redis(settings: &Settings, bullmq: Option<f64>) -> anyhow::Result<bo
     report_rates("enqueue, chunks of 1,000", &bulk);
 
     flush(&mut conn.clone()).await?;
-    let backend = QueueBackend::redis(&url, conn.clone()).await?;
-    let rate = enqueue_single(backend.store(), 1, "c1").await?;
+    let queue = QueueBackend::open(&backend, settings).await?;
+    let rate = enqueue_single(queue.store(), 1, "c1").await?;
     report_rates("enqueue, one at a time (c1)", &[rate]);
     flush(&mut conn.clone()).await?;
-    let rate = enqueue_single(backend.store(), ENQUEUERS, "c50").await?;
+    let rate = enqueue_single(queue.store(), ENQUEUERS, "c50").await?;
     report_rates("enqueue, 50 in flight (c50)", &[rate]);
 
     let (median_rate, mut met) = report_drain(&drains.iter().map(|(d, _)| *d).collect::<Vec<_>>());
@@ -169,8 +180,8 @@ async fn on_redis(settings: &Settings, bullmq: Option<f64>) -> anyhow::Result<bo
     println!("    top commands per job: {}", redis_work.top(8));
 
     flush(&mut conn.clone()).await?;
-    let backend = QueueBackend::redis(&url, conn.clone()).await?;
-    met &= report_pickup("Redis", &pickup(&backend, settings).await?);
+    let queue = QueueBackend::open(&backend, settings).await?;
+    met &= report_pickup("Redis", &pickup(&queue, settings).await?);
     Ok(met)
 }
 
@@ -194,8 +205,13 @@ async fn on_sqlite(settings: &Settings) -> anyhow::Result<bool> {
 }
 
 async fn sqlite_backend(dir: &Path, settings: &Settings) -> anyhow::Result<QueueBackend> {
-    let pool = open_pool(&dir.join("maplink.db")).await?;
-    Ok(QueueBackend::sqlite(pool, settings).await?)
+    let settings = Settings {
+        data_dir: dir.to_owned(),
+        redis_url: None,
+        ..settings.clone()
+    };
+    let backend = Backend::open(&settings, Reconnect::WithBackoff).await?;
+    Ok(QueueBackend::open(&backend, &settings).await?)
 }
 
 fn payload() -> String {

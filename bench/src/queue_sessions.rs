@@ -8,7 +8,10 @@
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use maplink::config::Settings;
+use maplink::{
+    backend::{Backend, Reconnect},
+    config::Settings,
+};
 use maplink_tests::RedisServer;
 use maplink_worker::queue::QueueBackend;
 use serde_json::Value;
@@ -68,12 +71,12 @@ pub(crate) async fn sessions_end_to_end() -> anyhow::Result<()> {
     let started = Instant::now();
     let ids = tokio::time::timeout(PHASE_TIMEOUT, queue_sessions(&client, &base)).await??;
     let queued_in = started.elapsed().as_secs_f64();
-    let backend = QueueBackend::redis(
-        &redis.url(),
-        QueueBackend::connect_redis(&redis.url()).await?,
-    )
-    .await?;
-    let store = backend.store();
+    let settings = Settings {
+        redis_url: Some(redis.url()),
+        ..Settings::default()
+    };
+    let backend = Backend::open(&settings, Reconnect::WithBackoff).await?;
+    let store = QueueBackend::open(&backend, &settings).await?.store();
     let waiting = store.stats().await?.pending;
     anyhow::ensure!(
         waiting == SESSIONS as u64,

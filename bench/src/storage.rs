@@ -29,11 +29,12 @@ use std::{
 
 use futures::TryStreamExt;
 use maplink::{
+    backend::{Backend, Reconnect},
     config::Settings,
     domain::{FileFormat, Session, SessionId},
     files::{FileStore, SessionFile},
     jobs::ConvertJob,
-    session::{SessionStore, SqliteSessionStore, StartRun, open_pool},
+    session::StartRun,
     sheet,
 };
 use maplink_tests::s3_server::S3Server;
@@ -101,9 +102,8 @@ pub async fn storage(rows: usize) -> anyhow::Result<bool> {
         data_dir: dir.path().to_owned(),
         ..Settings::default()
     });
-    let pool = open_pool(&dir.path().join("maplink.db")).await?;
-    let backend = QueueBackend::sqlite(pool.clone(), &settings).await?;
-    let sessions: Arc<dyn SessionStore> = Arc::new(SqliteSessionStore::open(pool).await?);
+    let backend = Backend::open(&settings, Reconnect::WithBackoff).await?;
+    let queue = QueueBackend::open(&backend, &settings).await?;
     // The S3 client (reqwest on rustls) needs the process's crypto provider, even
     // over plain HTTP.
     maplink_worker::resolve::install_crypto_provider();
@@ -118,7 +118,7 @@ pub async fn storage(rows: usize) -> anyhow::Result<bool> {
     ] {
         let state = WorkerState::new(
             &backend,
-            sessions.clone(),
+            queue.clone(),
             files,
             settings.clone(),
             "maplink-bench".to_owned(),

@@ -371,6 +371,39 @@ const KEYS: &[(&str, Kind)] = &[
     ("map_max_points", Kind::Integer),
 ];
 
+/// Every setting as a line of the binaries' `--help`: its variable and its default
+/// (the README's table says what each is for).
+pub fn variables_help() -> String {
+    use std::fmt::Write;
+
+    let defaults = toml::Table::try_from(Settings::default()).unwrap_or_default();
+    let var = |key: &str| format!("MAPLINK_{}", key.to_ascii_uppercase());
+    let width = KEYS
+        .iter()
+        .map(|(key, _)| var(key).len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from(
+        "Settings: defaults, then the --config file, then these variables (default shown):\n",
+    );
+    for (key, _) in KEYS {
+        let default = match defaults.get(*key) {
+            None => "(unset)".to_owned(),
+            Some(toml::Value::String(s)) if s.is_empty() => "(empty)".to_owned(),
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(toml::Value::Array(items)) if items.is_empty() => "(none)".to_owned(),
+            Some(toml::Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(","),
+            Some(other) => other.to_string(),
+        };
+        let _ = writeln!(text, "  {:<width$}  {default}", var(key));
+    }
+    text
+}
+
 impl Settings {
     /// Defaults, then the file named by `config_file` or `MAPLINK_CONFIG`, then the
     /// `MAPLINK_*` variables of the process environment.
@@ -428,27 +461,6 @@ impl Settings {
             .map_err(|e: toml::de::Error| Error::Config(e.message().to_owned()))?;
         settings.validate()?;
         Ok(settings)
-    }
-
-    /// The config file named on a binary's command line: `--config FILE` or
-    /// `--config=FILE`. Any other argument is refused with a usage line for `binary`.
-    pub fn config_path_from_args(
-        binary: &str,
-        args: impl IntoIterator<Item = String>,
-    ) -> Result<Option<PathBuf>> {
-        let usage = || Error::Config(format!("usage: {binary} [--config FILE]"));
-        let mut args = args.into_iter();
-        let mut config = None;
-        while let Some(arg) = args.next() {
-            if let Some(v) = arg.strip_prefix("--config=") {
-                config = Some(PathBuf::from(v));
-            } else if arg == "--config" {
-                config = Some(PathBuf::from(args.next().ok_or_else(usage)?));
-            } else {
-                return Err(usage());
-            }
-        }
-        Ok(config)
     }
 
     fn validate(&self) -> Result<()> {
@@ -763,6 +775,27 @@ mod tests {
                 "{var} is not in the README's configuration table"
             );
         }
+    }
+
+    #[test]
+    fn the_help_lists_every_variable_with_its_default() {
+        let help = variables_help();
+        assert_eq!(help.lines().count(), KEYS.len() + 1);
+        let line = |var: &str| {
+            help.lines()
+                .find(|l| l.split_whitespace().next() == Some(var))
+                .unwrap_or_else(|| panic!("{var} is not in {help}"))
+                .split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(line("MAPLINK_SESSION_TTL_SECS"), "7200");
+        assert_eq!(line("MAPLINK_BIND"), "127.0.0.1:8080");
+        assert_eq!(line("MAPLINK_REDIS_URL"), "(unset)");
+        assert_eq!(line("MAPLINK_SUBMITTER_TOKENS"), "(none)");
+        assert_eq!(line("MAPLINK_LOG_FORMAT"), "text");
+        assert!(line("MAPLINK_RESOLVE_ALLOWED_HOSTS").starts_with("goo.gl,g.co,"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! store, job payloads, sheet reading/writing, the pure link parser and configuration.
 //! Nothing here knows how jobs are queued or run.
 
+pub mod backend;
 pub mod cache;
 pub mod config;
 pub mod domain;

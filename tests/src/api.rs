@@ -4,19 +4,16 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use maplink::{
+    backend::Reconnect,
     config::Settings,
-    events::{EventLog, RedisEventLog, SqliteEventLog},
+    events::EventLog,
     files::FileStore,
-    ops::{OpsStore, RedisOpsStore, SqliteOpsStore},
-    session::{RedisSessionStore, SessionStore, SqliteSessionStore, open_pool},
+    ops::OpsStore,
+    session::SessionStore,
     shutdown::{Shutdown, ShutdownTrigger},
 };
 use maplink_api::Application;
-use maplink_worker::{
-    WorkerState,
-    queue::{QueueBackend, names},
-    runtime::{self, Roles},
-};
+use maplink_worker::queue::QueueBackend;
 use reqwest::{Response, multipart};
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -47,6 +44,8 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         data_dir: data_dir.to_path_buf(),
         queue_heartbeat_secs: 2,
         queue_missed_heartbeats: 2,
+        // In-process workers beside other tests' pick a free metrics port.
+        worker_metrics_bind: "127.0.0.1:0".into(),
         // Tests never leave the machine: only loopback test servers may be fetched.
         resolve_allowed_hosts: vec!["127.0.0.1".into()],
         resolve_private_hosts: vec!["127.0.0.1".into()],
@@ -54,6 +53,15 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         resolve_backoff_ms: 50,
         ..Settings::default()
     }
+}
+
+/// The queue a worker with `settings` works on: on Redis at `redis_url`, else in
+/// `<data_dir>/maplink.db`.
+pub async fn open_queue(settings: &Settings) -> QueueBackend {
+    let backend = maplink::backend::Backend::open(settings, Reconnect::WithBackoff)
+        .await
+        .expect("backend");
+    QueueBackend::open(&backend, settings).await.expect("queue")
 }
 
 /// `POST <base>/api/v1/sessions` with `bytes` as the `file` part: for an API started
@@ -163,24 +171,14 @@ impl TestApp {
                     .expect("app stopped with an error");
             }
         })];
-        if let (Some(url), true) = (&settings.redis_url, redis_workers) {
-            let conn = QueueBackend::connect_redis(url).await.expect("redis");
-            let backend = QueueBackend::redis(url, conn.clone()).await.expect("queue");
-            let state = WorkerState::new(
-                &backend,
-                Arc::new(RedisSessionStore::from_connection(conn)),
-                FileStore::open(&settings.data_dir).expect("files"),
-                Arc::new(settings.clone()),
-                names::process_name("test-worker"),
-            )
-            .await
-            .expect("worker state");
-            let roles = Roles {
-                convert: true,
-                cleanup: true,
-            };
+        if settings.redis_url.is_some() && redis_workers {
+            // The worker binary's application, in-process.
+            let workers = maplink_worker::Application::build(settings.clone())
+                .await
+                .expect("build workers");
             tasks.push(tokio::spawn(async move {
-                runtime::run(state, backend, roles, shutdown)
+                workers
+                    .run_until_stopped(shutdown)
                     .await
                     .expect("workers stopped with an error");
             }));
@@ -206,68 +204,37 @@ impl TestApp {
         self.data_dir.path()
     }
 
+    /// An independent handle on the app's backend, opened as a worker opens it.
+    pub async fn backend(&self) -> maplink::backend::Backend {
+        maplink::backend::Backend::open(&self.settings, Reconnect::WithBackoff)
+            .await
+            .expect("backend")
+    }
+
     /// An independent handle on the app's queue (on SQLite it does not wake the app's
     /// in-process workers: use it to look, not to enqueue).
     pub async fn queue(&self) -> QueueBackend {
-        match &self.settings.redis_url {
-            Some(url) => {
-                QueueBackend::redis(url, QueueBackend::connect_redis(url).await.expect("redis"))
-                    .await
-                    .expect("redis queue")
-            }
-            None => {
-                let pool = open_pool(&self.settings.sqlite_path())
-                    .await
-                    .expect("sqlite pool");
-                QueueBackend::sqlite(pool, &self.settings)
-                    .await
-                    .expect("sqlite queue")
-            }
-        }
+        open_queue(&self.settings).await
     }
 
     /// An independent handle on the app's session store, for looking at sessions
     /// without refreshing them (API reads count as signs of life).
     pub async fn store(&self) -> Arc<dyn SessionStore> {
-        match &self.settings.redis_url {
-            Some(url) => Arc::new(RedisSessionStore::connect(url).await.expect("redis store")),
-            None => {
-                let pool = open_pool(&self.settings.sqlite_path())
-                    .await
-                    .expect("sqlite pool");
-                Arc::new(SqliteSessionStore::open(pool).await.expect("sqlite store"))
-            }
-        }
+        self.backend()
+            .await
+            .sessions()
+            .await
+            .expect("session store")
     }
 
     /// An independent handle on the app's ops store (cleanup history, schedule ticks).
     pub async fn ops(&self) -> Arc<dyn OpsStore> {
-        match &self.settings.redis_url {
-            Some(url) => Arc::new(RedisOpsStore::new(
-                QueueBackend::connect_redis(url).await.expect("redis"),
-            )),
-            None => {
-                let pool = open_pool(&self.settings.sqlite_path())
-                    .await
-                    .expect("sqlite pool");
-                Arc::new(SqliteOpsStore::open(pool).await.expect("sqlite ops store"))
-            }
-        }
+        self.backend().await.ops().await.expect("ops store")
     }
 
     /// An independent handle on the app's event log.
     pub async fn events(&self) -> Arc<dyn EventLog> {
-        match &self.settings.redis_url {
-            Some(url) => Arc::new(RedisEventLog::new(
-                QueueBackend::connect_redis(url).await.expect("redis"),
-            )),
-            None => {
-                let pool = open_pool(&self.settings.sqlite_path())
-                    .await
-                    .expect("sqlite pool");
-                Arc::new(SqliteEventLog::open(pool).await.expect("sqlite events"))
-            }
-        }
+        self.backend().await.events().await.expect("event log")
     }
 
     /// Stops the app and its workers and waits for them.

@@ -1,8 +1,100 @@
-//! `maplink-worker convert`: the one-shot command scripts use.
+//! The binaries' command lines: `--help`, `--version` and usage errors of both, and
+//! `maplink-worker convert`, the one-shot command scripts use.
 
 use std::process::{Command, Output};
 
 use maplink_tests::{binaries::binary, sheets};
+
+/// `binary args…` with no settings in its environment.
+fn run(binary_name: &str, args: &[&str]) -> Output {
+    Command::new(binary(binary_name))
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run the binary")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn each_command_line_has_a_full_help_with_every_setting_and_its_default() {
+    for args in [
+        &["maplink-api", "--help"][..],
+        &["maplink-worker", "--help"],
+        &["maplink-worker", "run", "--help"],
+        &["maplink-worker", "convert", "--help"],
+    ] {
+        let out = run(args[0], &args[1..]);
+        let help = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(help.contains("--config <FILE>"), "{args:?}: {help}");
+        assert!(help.contains("[env: MAPLINK_CONFIG="), "{args:?}: {help}");
+        for (variable, default) in [
+            ("MAPLINK_REDIS_URL", "(unset)"),
+            ("MAPLINK_SESSION_TTL_SECS", "7200"),
+            ("MAPLINK_BIND", "127.0.0.1:8080"),
+            ("MAPLINK_MAP_MAX_POINTS", "20000"),
+        ] {
+            assert!(
+                help.lines()
+                    .any(|l| l.split_whitespace().eq([variable, default])),
+                "{args:?}: no line `{variable}  {default}` in {help}"
+            );
+        }
+    }
+    let worker = stdout(&run("maplink-worker", &["--help"]));
+    assert!(
+        worker.contains("run ") && worker.contains("convert "),
+        "{worker}"
+    );
+    let convert = stdout(&run("maplink-worker", &["convert", "--help"]));
+    for option in [
+        "<INPUT>",
+        "--output <OUTPUT>",
+        "--details",
+        "--format <FORMAT>",
+    ] {
+        assert!(convert.contains(option), "{option} in {convert}");
+    }
+    assert!(
+        convert.contains("[possible values: geojson, kml, gpx]"),
+        "{convert}"
+    );
+}
+
+#[test]
+fn both_binaries_print_their_version() {
+    for name in ["maplink-api", "maplink-worker"] {
+        let out = run(name, &["--version"]);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert_eq!(
+            stdout(&out).trim(),
+            format!("{name} {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+#[test]
+fn a_usage_error_exits_2_with_clap_s_message() {
+    for args in [
+        &["maplink-api", "--bogus"][..],
+        &["maplink-api", "extra"],
+        &["maplink-worker", "serve"],
+        &["maplink-worker", "--config"],
+        &["maplink-worker", "convert", "a.xlsx", "--fast"],
+    ] {
+        let out = run(args[0], &args[1..]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with("error: ")
+                && stderr(&out).contains("For more information, try '--help'."),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
 
 fn convert(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(binary("maplink-worker"))
@@ -70,7 +162,7 @@ fn bad_input_exits_non_zero_with_a_clear_message_and_writes_nothing() {
             1,
             "error: Only .xlsx or .csv files are allowed",
         ),
-        (&[], 2, "usage: maplink-worker convert INPUT"),
+        (&[], 2, "Usage: maplink-worker convert <INPUT>"),
     ];
     for (args, code, message) in cases {
         let out = convert(dir.path(), args);
@@ -237,7 +329,8 @@ fn writes_the_located_rows_as_geojson_kml_and_gpx() {
     let bad = convert(dir.path(), &["stores.xlsx", "--format", "shp"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
-        stderr(&bad).contains("--format shp: use geojson, kml or gpx"),
+        stderr(&bad).contains("invalid value 'shp' for '--format <FORMAT>'")
+            && stderr(&bad).contains("[possible values: geojson, kml, gpx]"),
         "{}",
         stderr(&bad)
     );

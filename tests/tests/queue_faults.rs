@@ -48,10 +48,11 @@ async fn upload_and_process(app: &TestApp) -> String {
 }
 
 async fn queue(redis: &RedisServer) -> QueueBackend {
-    let url = redis.url();
-    QueueBackend::redis(&url, QueueBackend::connect_redis(&url).await.unwrap())
-        .await
-        .unwrap()
+    maplink_tests::api::open_queue(&Settings {
+        redis_url: Some(redis.url()),
+        ..Settings::default()
+    })
+    .await
 }
 
 /// `complete` events in a session's log.

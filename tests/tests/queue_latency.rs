@@ -5,8 +5,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use maplink::{config::Settings, session::open_pool, shutdown::Shutdown};
-use maplink_tests::RedisServer;
+use maplink::{config::Settings, shutdown::Shutdown};
+use maplink_tests::{RedisServer, api::open_queue};
 use maplink_worker::{
     noop::{self, NoopJob},
     queue::QueueBackend,
@@ -72,19 +72,21 @@ fn check(what: &str, latencies: &[Duration]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_worker_enters_a_new_job_at_once_on_redis() {
     let redis = RedisServer::start();
-    let url = redis.url();
-    let backend = QueueBackend::redis(&url, QueueBackend::connect_redis(&url).await.unwrap())
-        .await
-        .unwrap();
+    let backend = open_queue(&Settings {
+        redis_url: Some(redis.url()),
+        ..Settings::default()
+    })
+    .await;
     check("redis", &pickup_latencies(backend).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_worker_enters_a_new_job_at_once_embedded() {
     let dir = tempfile::tempdir().unwrap();
-    let pool = open_pool(&dir.path().join("maplink.db")).await.unwrap();
-    let backend = QueueBackend::sqlite(pool, &Settings::default())
-        .await
-        .unwrap();
+    let backend = open_queue(&Settings {
+        data_dir: dir.path().to_owned(),
+        ..Settings::default()
+    })
+    .await;
     check("sqlite", &pickup_latencies(backend).await);
 }

@@ -3,8 +3,8 @@
 
 use std::{sync::Arc, time::Duration};
 
-use maplink::{config::Settings, session::open_pool};
-use maplink_tests::RedisServer;
+use maplink::config::Settings;
+use maplink_tests::{RedisServer, api::open_queue};
 use maplink_worker::queue::{
     QueueBackend, Retention,
     store::{Finish, Finished, JobStore},
@@ -28,11 +28,11 @@ fn settings() -> Settings {
 
 async fn sqlite() -> Subject {
     let dir = tempfile::tempdir().unwrap();
-    let pool = open_pool(&dir.path().join("q.db")).await.unwrap();
     let mut s = settings();
+    s.data_dir = dir.path().to_owned();
     // The SQLite queue stamps the lease on claim.
     s.queue_missed_heartbeats = 2;
-    let backend = QueueBackend::sqlite(pool, &s).await.unwrap();
+    let backend = open_queue(&s).await;
     let store = match &backend {
         QueueBackend::Sqlite(queue) => {
             Arc::new(queue.clone().with_lease(LEASE)) as Arc<dyn JobStore>
@@ -48,10 +48,11 @@ async fn sqlite() -> Subject {
 
 async fn redis() -> Subject {
     let server = Arc::new(RedisServer::start());
-    let url = server.url();
-    let backend = QueueBackend::redis(&url, QueueBackend::connect_redis(&url).await.unwrap())
-        .await
-        .unwrap();
+    let backend = open_queue(&Settings {
+        redis_url: Some(server.url()),
+        ..settings()
+    })
+    .await;
     Subject {
         store: backend.store(),
         redis: Some(server),

@@ -165,30 +165,16 @@ async fn a_queued_session_survives_a_backlog_longer_than_the_ttl() {
     let id = created["session_id"].as_str().unwrap().to_owned();
     let sid: SessionId = id.parse().unwrap();
     assert_eq!(app.process(&id).await.status(), 202);
-    // A process that only runs the cleanup schedule.
-    let conn = maplink_worker::queue::QueueBackend::connect_redis(&redis.url())
+    // A worker process that only runs the cleanup schedule.
+    let cleaner = maplink_worker::Application::build(app.settings.clone())
         .await
-        .unwrap();
-    let backend = maplink_worker::queue::QueueBackend::redis(&redis.url(), conn.clone())
-        .await
-        .unwrap();
-    let state = maplink_worker::WorkerState::new(
-        &backend,
-        std::sync::Arc::new(maplink::session::RedisSessionStore::from_connection(conn)),
-        app.files.clone(),
-        std::sync::Arc::new(app.settings.clone()),
-        "cleanup-only".into(),
-    )
-    .await
-    .unwrap();
+        .unwrap()
+        .with_roles(maplink_worker::runtime::Roles {
+            convert: false,
+            cleanup: true,
+        });
     let (trigger, shutdown) = maplink::shutdown::Shutdown::new();
-    let roles = maplink_worker::runtime::Roles {
-        convert: false,
-        cleanup: true,
-    };
-    let cleaner = tokio::spawn(maplink_worker::runtime::run(
-        state, backend, roles, shutdown,
-    ));
+    let cleaner = tokio::spawn(cleaner.run_until_stopped(shutdown));
 
     let store = app.store().await;
     tokio::time::sleep(Duration::from_secs(6)).await; // three TTLs without anyone looking

@@ -1,6 +1,7 @@
 //! `maplink-worker`: consumes the job queue, runs the coordinates job with a session
 //! heartbeat, and runs the scheduled TTL cleanup.
 
+pub mod app;
 pub mod cli;
 pub mod hand_back;
 pub mod heartbeat;
@@ -13,4 +14,5 @@ pub mod resolve;
 pub mod runtime;
 pub mod state;
 
+pub use app::Application;
 pub use state::WorkerState;

@@ -8,9 +8,12 @@ use apalis::prelude::*;
 use maplink::shutdown::Shutdown;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    queue::{JobStore, source::JobSource, source::SourceConfig},
-    runtime::{RunError, run_monitor},
+use crate::queue::{
+    JobStore,
+    attempts::{self, Budget},
+    monitor::{RunError, run_monitor},
+    source::JobSource,
+    source::SourceConfig,
 };
 
 /// A job that does nothing but report when it was entered.
@@ -72,8 +75,8 @@ async fn noop_task(
     state: Data<NoopState>,
     attempt: Attempt,
 ) -> Result<(), BoxDynError> {
-    if attempt.current() > state.max_attempts {
-        return Err(AbortError::new("attempts used up").into());
+    if Budget::of(&attempt, state.max_attempts) == Budget::Spent {
+        return Err(attempts::give_up("attempts used up".into()));
     }
     (state.on_entry)(job);
     Ok(())

@@ -3,7 +3,7 @@
 //! for the ops dashboard, a worker's own `/metrics` listener, and who may read any of
 //! it ([`OpsGate`], shared with the API's `/metrics` and `/api/v1/ops/stats`).
 
-use std::{net::SocketAddr, sync::Arc, sync::atomic::Ordering, time::Duration};
+use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
 
 use axum::{
     Json, Router,
@@ -97,11 +97,7 @@ async fn refresh(
             .count();
         metrics::gauge!(m::LIVE_WORKERS).set(live as f64);
     }
-    if let Ok(Some(last)) = ops
-        .recent_cleanups(1)
-        .await
-        .map(|c| c.into_iter().next())
-    {
+    if let Ok(Some(last)) = ops.recent_cleanups(1).await.map(|c| c.into_iter().next()) {
         metrics::gauge!(m::CLEANUP_LAST_RUN).set(last.ran_at_ms as f64 / 1000.0);
     }
 }
@@ -228,19 +224,17 @@ pub async fn require_ops_access(
 }
 
 /// Serves `/metrics` (behind `gate`), `/healthz` and `/readyz` (always open, for
-/// probes) on `bind`; returns the bound address (port 0 picks one).
+/// probes) on `listener`.
 ///
 /// `/readyz` answers 200 while the worker takes jobs and 503 from the moment its stop
 /// begins. The listener stays up until the process exits, so that the stop (running
 /// jobs finishing within the grace, then handed back) can still be watched and scraped.
-pub async fn serve_metrics(
-    bind: &str,
+pub fn serve_metrics(
+    listener: tokio::net::TcpListener,
     handle: PrometheusHandle,
     gate: OpsGate,
     shutdown: Shutdown,
-) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(bind).await?;
-    let addr = listener.local_addr()?;
+) {
     let app = Router::new()
         .route("/metrics", get(move || std::future::ready(handle.render())))
         .route_layer(middleware::from_fn_with_state(
@@ -255,7 +249,6 @@ pub async fn serve_metrics(
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Ok(addr)
 }
 
 /// A worker is ready while it takes jobs.

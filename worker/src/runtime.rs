@@ -1,5 +1,7 @@
 //! Running a worker process: an apalis worker for the coordinates job on the queue's
-//! job source, and the cleanup schedule, all stopped by one shutdown signal.
+//! job source, and the cleanup schedule, all stopped by one shutdown signal. This is
+//! assembly; what works around apalis is in [`crate::queue`] (the attempts cap, the
+//! monitor's stop).
 //!
 //! A stop takes no new jobs from the moment of the signal (the job source ends its
 //! read), waits up to `shutdown_timeout_secs` for the running ones, and then cancels
@@ -14,36 +16,43 @@ use std::{
 };
 
 use apalis::prelude::*;
-use futures::{FutureExt, future::BoxFuture};
+use futures::FutureExt;
 use maplink::{jobs::ConvertJob, metrics as m, shutdown::Shutdown};
 
 use crate::{
     hand_back,
     jobs::{cleanup, convert},
-    queue::{QueueBackend, source::JobSource, store::Delivery},
+    queue::{
+        QueueBackend,
+        attempts::{self, Budget},
+        monitor::run_monitor,
+        source::JobSource,
+        store::Delivery,
+    },
     state::WorkerState,
 };
+
+pub use crate::queue::monitor::RunError;
 
 /// How long the hand-back of cancelled runs may take (fences, events and the queue's
 /// hand-back): a store that does not answer must not hold the exit past the grace
 /// by much. Deliveries not handed back in time wait for their lease to lapse.
 const HAND_BACK_BUDGET: Duration = Duration::from_millis(700);
 
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("queue workers stopped: {0}")]
-    Monitor(String),
-    #[error("queue workers stopped without a shutdown request")]
-    Unexpected,
-    #[error(transparent)]
-    Store(#[from] maplink::Error),
-}
-
 /// What a process runs besides the HTTP API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Roles {
     pub convert: bool,
     pub cleanup: bool,
+}
+
+impl Roles {
+    /// The coordinates job and the cleanup schedule: every worker process, and the
+    /// embedded API's in-process workers.
+    pub const ALL: Self = Self {
+        convert: true,
+        cleanup: true,
+    };
 }
 
 /// Runs until `shutdown`; an error means the workers died and the process should exit
@@ -150,33 +159,6 @@ async fn hand_back_cancelled(
     }
 }
 
-/// Runs `monitor` until `shutdown`, then waits for its running jobs until they end or
-/// `grace_over` resolves, whichever comes first.
-pub(crate) async fn run_monitor(
-    monitor: Monitor,
-    grace_over: BoxFuture<'static, ()>,
-    shutdown: Shutdown,
-) -> Result<(), RunError> {
-    let signal = {
-        let shutdown = shutdown.clone();
-        async move {
-            shutdown.wait().await;
-            Ok(())
-        }
-    };
-    match monitor
-        .with_terminator(grace_over)
-        .run_with_signal(signal)
-        .await
-    {
-        Err(e) => Err(RunError::Monitor(e.to_string())),
-        // `run_with_signal` also returns Ok when the worker ended by itself; only a
-        // requested shutdown is a clean stop.
-        Ok(()) if shutdown.is_triggered() => Ok(()),
-        Ok(()) => Err(RunError::Unexpected),
-    }
-}
-
 /// Counts a job as in flight while alive.
 struct InFlight(Arc<AtomicU64>);
 
@@ -193,9 +175,9 @@ impl Drop for InFlight {
     }
 }
 
-/// The apalis handler around [`convert::run`]. Attempts are bounded here: a job whose
-/// attempts are used up (failed runs, or workers that died running it) marks its
-/// session failed and goes to the dead list, where an operator can retry it.
+/// The apalis handler around [`convert::run`]. A job whose attempts are used up
+/// ([`Budget`]: failed runs, or workers that died running it) marks its session
+/// failed and goes to the dead list, where an operator can retry it.
 async fn convert_task(
     job: ConvertJob,
     state: Data<WorkerState>,
@@ -204,14 +186,15 @@ async fn convert_task(
     queued: Data<Delivery>,
 ) -> Result<(), BoxDynError> {
     let max = state.settings.job_max_attempts as usize;
+    let budget = Budget::of(&attempt, max);
     let current = attempt.current();
     // The session's delivery fence counts hand-backs too; the attempts cap does not.
     let delivery = queued.number();
-    if current > max {
+    if budget == Budget::Spent {
         let reason = format!("Processing failed after {max} attempts");
         metrics::counter!(m::JOBS_FAILED).increment(1);
         convert::mark_failed(&state, &job, delivery, &reason).await?;
-        return Err(AbortError::new(reason).into());
+        return Err(attempts::give_up(reason));
     }
     metrics::counter!(m::JOBS_STARTED).increment(1);
     if current > 1 {
@@ -244,12 +227,12 @@ async fn convert_task(
             tracing::debug!(task = %task_id, ?outcome, "task finished");
             Ok(())
         }
-        Err(e) if current >= max => {
+        Err(e) if budget == Budget::Last => {
             metrics::counter!(m::JOBS_FAILED).increment(1);
             tracing::error!(task = %task_id, error = %e, attempt = current, "giving up");
             let reason = format!("Processing failed after {current} attempts: {e}");
             convert::mark_failed(&state, &job, delivery, &reason).await?;
-            Err(AbortError::new(reason).into())
+            Err(attempts::give_up(reason))
         }
         Err(e) => {
             tracing::warn!(task = %task_id, error = %e, attempt = current, "transient failure; the task will be retried");

@@ -4,7 +4,8 @@
 use std::sync::{Arc, atomic::AtomicU64};
 
 use maplink::{
-    config::Settings, events::EventLog, files::FileStore, ops::OpsStore, session::SessionStore,
+    backend::Backend, config::Settings, events::EventLog, files::FileStore, ops::OpsStore,
+    session::SessionStore,
 };
 
 use crate::{hand_back::Runs, queue::QueueBackend, resolve::Resolver};
@@ -31,26 +32,24 @@ pub struct WorkerState {
 }
 
 impl WorkerState {
-    /// A state whose link cache and event log live beside the queue (Redis, or the SQLite file).
+    /// A state whose stores come from `backend`, beside `queue` (opened from it too).
     pub async fn new(
-        backend: &QueueBackend,
-        sessions: Arc<dyn SessionStore>,
+        backend: &Backend,
+        queue: QueueBackend,
         files: FileStore,
         settings: Arc<Settings>,
         process_name: String,
     ) -> maplink::Result<Self> {
-        let cache = backend.link_cache().await?;
-        let events = backend.event_log().await?;
-        let ops = backend.ops_store().await?;
-        let resolver = Resolver::new(&settings, Some(cache)).map_err(maplink::Error::Config)?;
+        let resolver = Resolver::new(&settings, Some(backend.link_cache().await?))
+            .map_err(maplink::Error::Config)?;
         Ok(Self {
-            sessions,
+            sessions: backend.sessions().await?,
             files,
             settings,
             resolver: Arc::new(resolver),
-            events,
-            ops,
-            queue: backend.clone(),
+            events: backend.events().await?,
+            ops: backend.ops().await?,
+            queue,
             in_flight: Arc::default(),
             jobs_done: Arc::default(),
             runs: Arc::default(),

@@ -1,13 +1,20 @@
 //! The job queue: a store of jobs with leased deliveries ([`store::JobStore`]), on Redis
-//! Streams in distributed mode and on a SQLite table in embedded mode, and the apalis
-//! backend that feeds it to the workers ([`source::JobSource`], with the
-//! acknowledging layer in [`ack`] and the lease keeping in [`housekeeping`]).
+//! Streams in distributed mode and on a SQLite table in embedded mode, opened from the
+//! process's backend ([`QueueBackend::open`]), and the apalis backend that feeds it to
+//! the workers ([`source::JobSource`], with the acknowledging layer in [`ack`] and the
+//! lease keeping in [`housekeeping`]).
+//!
+//! Where apalis does not do what maplink needs, the workaround has a file of its own:
+//! - [`attempts`]: the attempts cap, across deliveries apalis' retries never see;
+//! - [`monitor`]: telling a requested stop from workers that ended by themselves.
 //!
 //! The design and why it replaced apalis' stock Redis and SQLite storages is in
 //! `docs/decisions/0006-queue-core.md`.
 
 pub mod ack;
+pub mod attempts;
 pub mod housekeeping;
+pub mod monitor;
 pub mod names;
 pub mod producer;
 pub mod redis;
@@ -19,13 +26,7 @@ pub mod store;
 use std::{sync::Arc, time::Duration};
 
 use ::redis::aio::ConnectionManager;
-use maplink::{
-    cache::{LinkCache, RedisLinkCache, SqliteLinkCache},
-    config::Settings,
-    events::{EventLog, RedisEventLog, SqliteEventLog},
-    jobs::CONVERT_QUEUE,
-    ops::{OpsStore, RedisOpsStore, SqliteOpsStore},
-};
+use maplink::{backend::Backend, config::Settings, jobs::CONVERT_QUEUE};
 use sqlx::SqlitePool;
 
 pub use producer::Producer;
@@ -33,7 +34,7 @@ pub use store::{DeadJob, JobStore, QueueError, QueueStats, Retention};
 
 use self::{housekeeping::Timing, redis::RedisQueue, source::SourceConfig, sqlite::SqliteQueue};
 
-/// Where the queue lives, with the stores kept beside it.
+/// The coordinates queue, on the process's backend.
 #[derive(Clone)]
 pub enum QueueBackend {
     Redis(Box<RedisQueue>),
@@ -41,23 +42,25 @@ pub enum QueueBackend {
 }
 
 impl QueueBackend {
-    /// Connects to Redis with a connection manager (reconnects on its own; shared by
-    /// the session store, the producer and the workers of a process).
-    pub async fn connect_redis(url: &str) -> Result<ConnectionManager, ::redis::RedisError> {
-        ::redis::Client::open(url)?.get_connection_manager().await
+    /// The coordinates queue on `backend`: a stream beside the other stores on Redis
+    /// (sharing its connection for everything but the workers' blocking reads, which
+    /// get connections of their own), a table in the same SQLite file in embedded
+    /// mode.
+    pub async fn open(backend: &Backend, settings: &Settings) -> Result<Self, QueueError> {
+        match backend {
+            Backend::Redis { url, conn } => Self::redis(url, conn.clone()).await,
+            Backend::Sqlite { pool } => Self::sqlite(pool.clone(), settings).await,
+        }
     }
 
-    /// The coordinates queue on Redis at `url`, sharing `conn` for everything but the
-    /// workers' blocking reads.
-    pub async fn redis(url: &str, conn: ConnectionManager) -> Result<Self, QueueError> {
+    async fn redis(url: &str, conn: ConnectionManager) -> Result<Self, QueueError> {
         let client = ::redis::Client::open(url)?;
-        let queue = RedisQueue::new(client, conn.clone(), CONVERT_QUEUE);
+        let queue = RedisQueue::new(client, conn, CONVERT_QUEUE);
         queue.ensure_group().await?;
         Ok(Self::Redis(Box::new(queue)))
     }
 
-    /// The coordinates queue in the embedded database.
-    pub async fn sqlite(pool: SqlitePool, settings: &Settings) -> Result<Self, QueueError> {
+    async fn sqlite(pool: SqlitePool, settings: &Settings) -> Result<Self, QueueError> {
         let queue = SqliteQueue::open(pool, CONVERT_QUEUE, settings.queue_lease()).await?;
         Ok(Self::Sqlite(queue))
     }
@@ -86,30 +89,6 @@ impl QueueBackend {
     /// Cheap round trip to the queue's store, for readiness checks.
     pub async fn ping(&self) -> Result<(), String> {
         self.store().ping().await.map_err(|e| e.to_string())
-    }
-
-    /// The session event log kept beside the queue.
-    pub async fn event_log(&self) -> maplink::Result<Arc<dyn EventLog>> {
-        Ok(match self {
-            Self::Redis(q) => Arc::new(RedisEventLog::new(q.connection())),
-            Self::Sqlite(q) => Arc::new(SqliteEventLog::open(q.pool()).await?),
-        })
-    }
-
-    /// The link cache kept beside the queue, shared by every worker.
-    pub async fn link_cache(&self) -> maplink::Result<Arc<dyn LinkCache>> {
-        Ok(match self {
-            Self::Redis(q) => Arc::new(RedisLinkCache::new(q.connection())),
-            Self::Sqlite(q) => Arc::new(SqliteLinkCache::open(q.pool()).await?),
-        })
-    }
-
-    /// The ops store kept beside the queue.
-    pub async fn ops_store(&self) -> maplink::Result<Arc<dyn OpsStore>> {
-        Ok(match self {
-            Self::Redis(q) => Arc::new(RedisOpsStore::new(q.connection())),
-            Self::Sqlite(q) => Arc::new(SqliteOpsStore::open(q.pool()).await?),
-        })
     }
 
     /// Coordinates jobs by state.

@@ -97,11 +97,6 @@ impl RedisQueue {
             .arg(retention.keep_dead_count);
         inv
     }
-
-    /// The shared connection (the stores kept beside the queue use it too).
-    pub fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
-    }
 }
 
 async fn ensure_group(

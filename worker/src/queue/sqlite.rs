@@ -80,11 +80,6 @@ impl SqliteQueue {
         })
     }
 
-    /// The database (the stores kept beside the queue use it too).
-    pub fn pool(&self) -> SqlitePool {
-        self.pool.clone()
-    }
-
     /// The same queue with another lease (tests use sub-second leases).
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;

@@ -1,20 +1,21 @@
-//! `maplink-worker convert INPUT [-o OUTPUT] [--details] [--format F] [--config FILE]`:
+//! `maplink-worker convert INPUT [-o OUTPUT] [--details] [--format geojson|kml|gpx]`:
 //! the coordinates job run locally on one file, with no queue — what `python
 //! map_converter.py in.xlsx out.xlsx` did for scripts. `--details` adds the `Source`,
-//! `Precision` and `Check` columns. `--format geojson|kml|gpx` writes the located rows
-//! as map data instead of the sheet (the same export as the API's download). A
-//! progress bar on stderr (when it is a terminal), a summary at the end (with the
-//! region names the check did not know), and a non-zero exit with a clear message on
-//! bad input.
+//! `Precision` and `Check` columns. `--format` writes the located rows as map data
+//! instead of the sheet (the same export as the API's download). A progress bar on
+//! stderr (when it is a terminal), a summary at the end (with the region names the
+//! check did not know), and a non-zero exit with a clear message on bad input.
 
 use std::{
-    io::{IsTerminal, Write},
+    io::Write,
     path::{Path, PathBuf},
     process::ExitCode,
     sync::{Arc, atomic::Ordering},
     time::{Duration, Instant},
 };
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use maplink::{config::Settings, domain::FileFormat, export::ExportFormat, sheet};
 
 use crate::{
@@ -23,50 +24,27 @@ use crate::{
     resolve::Resolver,
 };
 
-const USAGE: &str = "usage: maplink-worker convert INPUT [-o OUTPUT] [--details] [--format geojson|kml|gpx] [--config FILE]";
-
-struct Args {
-    input: PathBuf,
-    output: Option<PathBuf>,
-    config: Option<PathBuf>,
-    /// Add the `Source`, `Precision` and `Check` columns.
-    details: bool,
-    /// Write the located rows in this format instead of the sheet.
-    export: Option<ExportFormat>,
+#[derive(Clone, Debug, clap::Args)]
+pub struct ConvertArgs {
+    /// The sheet to convert (.xlsx or .csv)
+    pub input: PathBuf,
+    /// Where to write the result [default: processed_<INPUT> beside INPUT, with the
+    /// format's extension for --format]; failed and skipped rows go beside it
+    /// (<OUTPUT>_failed, <OUTPUT>_skipped)
+    #[arg(short, long, value_name = "OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// Add the Source, Precision and Check columns
+    #[arg(long)]
+    pub details: bool,
+    /// Write the located rows as map data instead of the sheet
+    #[arg(long = "format", value_name = "FORMAT", value_parser = export_format())]
+    pub export: Option<ExportFormat>,
 }
 
-fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut input = None;
-    let mut output = None;
-    let mut config = None;
-    let mut details = false;
-    let mut export = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "-o" | "--output" => output = Some(PathBuf::from(it.next().ok_or("-o needs a file")?)),
-            "--config" => config = Some(PathBuf::from(it.next().ok_or("--config needs a file")?)),
-            "--details" => details = true,
-            "--format" => {
-                let name = it.next().ok_or("--format needs geojson, kml or gpx")?;
-                export = Some(
-                    ExportFormat::parse(name)
-                        .ok_or(format!("--format {name}: use geojson, kml or gpx"))?,
-                );
-            }
-            "-h" | "--help" => return Err(String::new()),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}")),
-            s if input.is_none() => input = Some(PathBuf::from(s)),
-            s => return Err(format!("unexpected argument {s}")),
-        }
-    }
-    Ok(Args {
-        input: input.ok_or("INPUT is missing")?,
-        output,
-        config,
-        details,
-        export,
-    })
+/// `--format`'s values, as the download route names them.
+fn export_format() -> impl TypedValueParser<Value = ExportFormat> {
+    PossibleValuesParser::new(ExportFormat::ALL.map(ExportFormat::name))
+        .map(|name| ExportFormat::parse(&name).expect("one of the listed names"))
 }
 
 /// `dir/name.ext` → `dir/<prefix>name<suffix>.ext`.
@@ -100,38 +78,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn draw(done: u64, total: u64) {
-    const WIDTH: u64 = 30;
-    let filled = (done.min(total) * WIDTH)
-        .checked_div(total)
-        .unwrap_or(WIDTH);
-    let percent = if total == 0 {
-        100.0
-    } else {
-        done as f64 * 100.0 / total as f64
-    };
-    let bar = format!(
-        "{}{}",
-        "#".repeat(filled as usize),
-        ".".repeat((WIDTH - filled) as usize)
-    );
-    eprint!("\r[{bar}] {percent:5.1}% {done}/{total} rows");
-    let _ = std::io::stderr().flush();
-}
-
-/// Runs the command; `args` are the words after `convert`.
-pub async fn convert(args: &[String]) -> ExitCode {
-    let args = match parse_args(args) {
-        Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("error: {e}");
-            }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args).await {
+/// Runs the command with the settings of `config` (or the defaults) and the
+/// `MAPLINK_*` variables: 0 when the file was converted, 1 with a message on stderr
+/// when it was not.
+pub async fn run(args: &ConvertArgs, config: Option<PathBuf>) -> ExitCode {
+    match convert(args, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -140,8 +91,63 @@ pub async fn convert(args: &[String]) -> ExitCode {
     }
 }
 
-async fn run(args: &Args) -> Result<(), String> {
-    let settings = Settings::load(args.config.clone()).map_err(|e| e.to_string())?;
+/// A bar on stderr following `signals`, updated by a task of its own until it is
+/// finished; indicatif hides it (and nothing is spawned) when stderr is not a
+/// terminal, so scripts and logs get the summary only.
+struct Progress {
+    bar: ProgressBar,
+    follow: Option<tokio::task::JoinHandle<()>>,
+    signals: Arc<RunSignals>,
+}
+
+impl Progress {
+    fn start(signals: Arc<RunSignals>) -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("[{bar:30}] {percent:>3}% {pos}/{len} rows")
+                .expect("a valid template")
+                .progress_chars("#>."),
+        );
+        let follow = (!bar.is_hidden()).then(|| {
+            let (bar, signals) = (bar.clone(), signals.clone());
+            tokio::spawn(async move {
+                loop {
+                    Self::show(&bar, &signals);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        });
+        Self {
+            bar,
+            follow,
+            signals,
+        }
+    }
+
+    fn show(bar: &ProgressBar, signals: &RunSignals) {
+        // The total is 0 until the sheet has been read: an empty bar until then,
+        // rather than a full one over no rows.
+        let total = signals.total.load(Ordering::Relaxed);
+        if total > 0 {
+            bar.set_length(total);
+        }
+        bar.set_position(signals.progress.load(Ordering::Relaxed));
+    }
+
+    /// Draws the last state and leaves it on screen, the summary on the next line.
+    fn finish(self) {
+        if let Some(follow) = self.follow {
+            follow.abort();
+        }
+        Self::show(&self.bar, &self.signals);
+        self.bar.finish();
+        if !self.bar.is_hidden() {
+            eprintln!();
+        }
+    }
+}
+
+async fn convert(args: &ConvertArgs, config: Option<PathBuf>) -> Result<(), String> {
+    let settings = Settings::load(config).map_err(|e| e.to_string())?;
     let name = args
         .input
         .file_name()
@@ -166,27 +172,9 @@ async fn run(args: &Args) -> Result<(), String> {
     };
     let signals = Arc::new(RunSignals::default());
     let started = Instant::now();
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let signals = signals.clone();
-        tokio::spawn(async move {
-            loop {
-                draw(
-                    signals.progress.load(Ordering::Relaxed),
-                    signals.total.load(Ordering::Relaxed),
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    });
+    let progress = Progress::start(signals.clone());
     let result = pipeline::convert(bytes, format, &opts, &signals).await;
-    if let Some(bar) = bar {
-        bar.abort();
-        draw(
-            signals.progress.load(Ordering::Relaxed),
-            signals.total.load(Ordering::Relaxed),
-        );
-        eprintln!();
-    }
+    progress.finish();
     let converted = result
         .map_err(|e| match e {
             maplink::Error::Sheet(reason) => format!("Error processing file: {reason}"),
@@ -277,27 +265,5 @@ mod tests {
             sibling(Path::new("out.csv"), "", "_failed"),
             PathBuf::from("out_failed.csv")
         );
-    }
-
-    #[test]
-    fn arguments_are_checked() {
-        let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
-        assert!(parse_args(&words("")).is_err());
-        assert!(parse_args(&words("a.xlsx b.xlsx")).is_err());
-        assert!(parse_args(&words("a.xlsx --fast")).is_err());
-        let a = parse_args(&words("a.xlsx -o b.xlsx")).unwrap();
-        assert_eq!(
-            (a.input, a.output, a.details),
-            (
-                PathBuf::from("a.xlsx"),
-                Some(PathBuf::from("b.xlsx")),
-                false
-            )
-        );
-        assert!(parse_args(&words("--details a.xlsx")).unwrap().details);
-        let a = parse_args(&words("a.xlsx --format kml")).unwrap();
-        assert_eq!(a.export, Some(ExportFormat::Kml));
-        assert!(parse_args(&words("a.xlsx --format shp")).is_err());
-        assert!(parse_args(&words("a.xlsx --format")).is_err());
     }
 }
