@@ -11,14 +11,13 @@
 
 use axum::{
     extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use maplink::{domain::Session, secret::Secret};
-use serde_json::json;
 
-use crate::state::AppState;
+use crate::{error::ApiError, state::AppState};
 
 /// Who is calling: the fingerprint of their token, or `None` when tokens are off.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -109,16 +108,7 @@ pub async fn require_token(
     }
     let valid = presented_token(&req).filter(|t| is_known(tokens, t));
     let Some(token) = valid else {
-        let mut r = (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(
-                json!({ "error": "Missing or invalid access token.", "code": "unauthorized" }),
-            ),
-        )
-            .into_response();
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return r;
+        return ApiError::Unauthorized.into_response();
     };
     req.extensions_mut()
         .insert(Submitter(Some(fingerprint(&token))));

@@ -1,6 +1,7 @@
-//! CORS for an allow-list of origins (off when the list is empty): preflights from an
-//! allowed origin are answered here; other responses to it carry the allow headers.
-//! Requests from other origins get no CORS headers, so browsers keep them out.
+//! CORS for an allow-list of origins (off when the list is empty), by tower-http's
+//! [`CorsLayer`]: preflights are answered by the layer; other responses to an allowed
+//! origin carry the allow headers. Requests from other origins get no
+//! `Access-Control-Allow-Origin`, so browsers keep the answers from them.
 //!
 //! `*` in the list means any origin and is answered as the literal
 //! `Access-Control-Allow-Origin: *`, never by echoing the caller's origin back: with
@@ -8,66 +9,48 @@
 //! credentialed response, so a foreign page can only call the API with a bearer token
 //! its own script already holds. maplink never sends `Access-Control-Allow-Credentials`
 //! (it has no cookies to protect), whatever the list says.
+//!
+//! Every response of a service with a list says `Vary: Origin`: whether the allow
+//! headers are there depends on the request's `Origin`, so a cache must not hand one
+//! origin's answer to another.
 
-use axum::{
-    extract::{Request, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
+use std::time::Duration;
 
-use crate::state::AppState;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// `origin` is the caller's own origin (from the list) or `*`. `Vary: Origin` either
-/// way: whether the headers are there at all depends on the request's `Origin`.
-fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-}
+/// How long a browser may reuse a preflight's answer.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 
-pub async fn cors(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let allowed = &state.settings.cors_allowed_origins;
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let any = allowed.iter().any(|a| a == "*");
-    let Some(origin) = origin.and_then(|o| {
-        if any {
-            Some(HeaderValue::from_static("*"))
-        } else {
-            o.to_str()
-                .is_ok_and(|o| allowed.iter().any(|a| a.trim_end_matches('/') == o))
-                .then_some(o)
-        }
-    }) else {
-        return next.run(req).await;
-    };
-    if req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
-        let mut r = StatusCode::NO_CONTENT.into_response();
-        let h = r.headers_mut();
-        allow(h, origin);
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type, last-event-id, prefer"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        return r;
+/// The CORS layer for `allowed` (`cors_allowed_origins`); `None` when the list is
+/// empty, and then no response carries any CORS header. An entry's trailing `/` is
+/// ignored (`https://maps.example.org/` is the origin `https://maps.example.org`).
+pub fn layer(allowed: &[String]) -> Option<CorsLayer> {
+    if allowed.is_empty() {
+        return None;
     }
-    let mut r = next.run(req).await;
-    let h = r.headers_mut();
-    allow(h, origin);
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("content-disposition, retry-after"),
-    );
-    r
+    let origins = if allowed.iter().any(|a| a == "*") {
+        AllowOrigin::any()
+    } else {
+        // An entry that is not a valid header value could never equal an `Origin`.
+        AllowOrigin::list(
+            allowed
+                .iter()
+                .filter_map(|a| HeaderValue::from_str(a.trim_end_matches('/')).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("last-event-id"),
+                HeaderName::from_static("prefer"),
+            ])
+            .expose_headers([header::CONTENT_DISPOSITION, header::RETRY_AFTER])
+            .max_age(PREFLIGHT_MAX_AGE)
+            .vary([header::ORIGIN]),
+    )
 }

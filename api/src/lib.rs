@@ -4,6 +4,7 @@
 pub mod access;
 pub mod cors;
 pub mod error;
+pub mod layers;
 pub mod limits;
 pub mod routes;
 pub mod server;

@@ -24,12 +24,12 @@ use serde_json::{Value, json};
 
 use crate::{
     access::Submitter,
-    error::{ApiError, ApiResult, SESSION_EXPIRED_MESSAGE},
+    error::ApiError,
     routes::{attachment, sessions::multipart_or_415},
     service::{
         events::{STREAM_KEEP_ALIVE, acquire_slot, current_run_start, follow, latest_event_id},
         results,
-        sessions::{self as svc, ALREADY_PROCESSING, NOT_PROCESSED, RowsFilter},
+        sessions::{self as svc, RowsFilter},
         upload,
     },
     state::AppState,
@@ -47,39 +47,71 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The original app's answer for an unknown id, with its status code.
-fn unknown(status: StatusCode) -> ApiError {
-    match status {
-        StatusCode::NOT_FOUND => ApiError::SessionNotFound(None),
-        _ => ApiError::bad_request("session_not_found", SESSION_EXPIRED_MESSAGE),
+/// An error as the original app's routes answer it: the v1 error, with the original
+/// app's status where it had another one. Where the original answered 400 for an
+/// unknown session (`/process`, `/process-stream`) so does this, and an expired session
+/// is an unknown one (the original kept no tombstones); a run under way or not yet
+/// processed was a 400 there too. A failed run that `/process` waited for is a 500
+/// with the message alone, as the original app sent it.
+struct SeedError {
+    error: ApiError,
+    status: Option<StatusCode>,
+}
+
+impl From<ApiError> for SeedError {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            status: None,
+        }
     }
 }
 
-fn lenient_id(raw: &str, status: StatusCode) -> ApiResult<SessionId> {
-    raw.parse().map_err(|_| unknown(status))
+impl From<maplink::Error> for SeedError {
+    fn from(error: maplink::Error) -> Self {
+        ApiError::from(error).into()
+    }
 }
 
-/// Maps the v1 errors of a session lookup to the original app's codes.
-fn seed_errors(e: ApiError, unknown_status: StatusCode) -> ApiError {
-    match e {
-        ApiError::SessionNotFound(_) => unknown(unknown_status),
-        ApiError::Conflict {
-            code: "already_processing",
-            ..
-        } => ApiError::bad_request("already_processing", ALREADY_PROCESSING),
-        ApiError::Conflict {
-            code: "not_processed",
-            ..
-        } => ApiError::bad_request("not_processed", NOT_PROCESSED),
-        other => other,
+impl IntoResponse for SeedError {
+    fn into_response(self) -> Response {
+        match (self.error, self.status) {
+            (failed @ ApiError::RunFailed(_), _) => {
+                (failed.status(), Json(json!({ "error": failed.message() }))).into_response()
+            }
+            (error, Some(status)) => error.into_response_with_status(status),
+            (error, None) => error.into_response(),
+        }
     }
+}
+
+/// Maps the errors of a session lookup or a run start to the original app's answers;
+/// `unknown` is its status for an unknown session on this route.
+fn seed(unknown: StatusCode) -> impl Fn(ApiError) -> SeedError {
+    move |error| match error {
+        ApiError::SessionNotFound(_) => SeedError {
+            error: ApiError::SessionNotFound(None),
+            status: Some(unknown),
+        },
+        error @ (ApiError::AlreadyProcessing | ApiError::NotProcessed) => SeedError {
+            error,
+            status: Some(StatusCode::BAD_REQUEST),
+        },
+        error => error.into(),
+    }
+}
+
+/// Malformed ids are unknown ids here.
+fn lenient_id(raw: &str, unknown: StatusCode) -> Result<SessionId, SeedError> {
+    raw.parse()
+        .map_err(|_| seed(unknown)(ApiError::SessionNotFound(None)))
 }
 
 async fn upload(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
     multipart: Result<Multipart, MultipartRejection>,
-) -> ApiResult<Json<Value>> {
+) -> Result<Json<Value>, SeedError> {
     let uploaded = upload::upload(&state, &who, multipart_or_415(multipart)?).await?;
     let s = &uploaded.session;
     Ok(Json(json!({
@@ -110,11 +142,11 @@ async fn process(
     Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> ApiResult<Response> {
+) -> Result<Response, SeedError> {
     let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
     let started = svc::process(&state, &who, id, false)
         .await
-        .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
+        .map_err(seed(StatusCode::BAD_REQUEST))?;
     let accepted = || {
         (
             StatusCode::ACCEPTED,
@@ -130,11 +162,7 @@ async fn process(
     };
     if done.status == SessionStatus::Failed {
         let reason = done.error.unwrap_or_else(|| "unknown error".into());
-        return Ok((
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({ "error": format!("Error processing file: {reason}") })),
-        )
-            .into_response());
+        return Err(ApiError::RunFailed(reason).into());
     }
     let result = results::full(&state, &done).await?;
     Ok(Json(json!({
@@ -158,15 +186,13 @@ async fn process_stream(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> ApiResult<Response> {
+) -> Result<Response, SeedError> {
     let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
-    let slot = match acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers) {
-        Ok(slot) => slot,
-        Err(refused) => return Ok(refused.into_response()),
-    };
+    let slot = acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers)
+        .map_err(ApiError::from)?;
     let session = svc::touch(&state, &who, id)
         .await
-        .map_err(|e| seed_errors(e, StatusCode::BAD_REQUEST))?;
+        .map_err(seed(StatusCode::BAD_REQUEST))?;
     let after = match session.status {
         SessionStatus::Processing => current_run_start(&state, id).await?,
         SessionStatus::Queued => latest_event_id(&state, id).await?,
@@ -174,8 +200,8 @@ async fn process_stream(
             let after = latest_event_id(&state, id).await?;
             match svc::process(&state, &who, id, false).await {
                 // Another request started it in between: join that run.
-                Ok(_) | Err(ApiError::Conflict { .. }) => after,
-                Err(e) => return Err(seed_errors(e, StatusCode::BAD_REQUEST)),
+                Ok(_) | Err(ApiError::AlreadyProcessing) => after,
+                Err(e) => return Err(seed(StatusCode::BAD_REQUEST)(e)),
             }
         }
     };
@@ -190,11 +216,11 @@ async fn download(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
     Path(id): Path<String>,
-) -> ApiResult<Response> {
+) -> Result<Response, SeedError> {
     let id = lenient_id(&id, StatusCode::NOT_FOUND)?;
     let (session, size, chunks) = svc::download(&state, &who, id, RowsFilter::All)
         .await
-        .map_err(|e| seed_errors(e, StatusCode::NOT_FOUND))?;
+        .map_err(seed(StatusCode::NOT_FOUND))?;
     let mut response = attachment(&session, "", (size, chunks));
     response.headers_mut().insert(
         header::CACHE_CONTROL,

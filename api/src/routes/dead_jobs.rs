@@ -67,35 +67,17 @@ enum Refusal {
 
 impl Refusal {
     fn code(self) -> &'static str {
-        match self {
-            Self::NotFound => "dead_job_not_found",
-            Self::NotRetryable => "not_retryable",
-            Self::SessionGone => "session_gone",
-            Self::SessionBusy => "session_busy",
-        }
+        ApiError::from(self).code()
     }
 }
 
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
-        let code = refusal.code();
         match refusal {
-            Refusal::NotFound => ApiError::not_found(
-                code,
-                "No dead job has this task id: it was retried or deleted already, or trimmed from the dead list.",
-            ),
-            Refusal::NotRetryable => ApiError::conflict(
-                code,
-                "This job's payload cannot be decoded, so there is no session to run again. Delete it instead.",
-            ),
-            Refusal::SessionGone => ApiError::conflict(
-                code,
-                "This job's session no longer exists (it expired or was deleted), so there is nothing to run again. Delete the job instead.",
-            ),
-            Refusal::SessionBusy => ApiError::conflict(
-                code,
-                "This job's session is already queued or processing. Retry once that run has finished.",
-            ),
+            Refusal::NotFound => ApiError::DeadJobNotFound,
+            Refusal::NotRetryable => ApiError::NotRetryable,
+            Refusal::SessionGone => ApiError::SessionGone,
+            Refusal::SessionBusy => ApiError::SessionBusy,
         }
     }
 }
@@ -153,8 +135,7 @@ async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let Query(query) = query
-        .map_err(|_| ApiError::bad_request("invalid_query", "limit must be a whole number"))?;
+    let Query(query) = query.map_err(|_| ApiError::InvalidLimit)?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MOST_AT_ONCE);
     let store = state.queue.store();
     let jobs = store.dead(limit).await.map_err(unavailable)?;

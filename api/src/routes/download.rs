@@ -12,6 +12,8 @@ use maplink::{
 };
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::layers::KeepLength;
+
 /// How many rows of the run an export left out for having no coordinates.
 pub const UNLOCATED_ROWS: HeaderName = HeaderName::from_static("maplink-unlocated-rows");
 
@@ -65,12 +67,15 @@ pub fn attachment(
     suffix: &str,
     (size, chunks): (u64, crate::service::sessions::FileChunks),
 ) -> Response {
-    with_headers(
+    let mut response = with_headers(
         Body::from_stream(chunks).into_response(),
         size,
         content_type(session.format),
         disposition(session, suffix, None),
-    )
+    );
+    // The length must reach the client as announced, so no compression.
+    response.extensions_mut().insert(KeepLength);
+    response
 }
 
 /// An export as an attachment, with the count of rows it left out in a header.

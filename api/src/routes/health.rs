@@ -5,7 +5,6 @@ use std::{future::Future, time::Duration};
 use axum::{
     Json, Router,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -51,13 +50,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if [sessions, queue, files].iter().all(|c| *c == "ok") {
         return Json(json!({ "status": "ready", "checks": checks })).into_response();
     }
-    let mut body = ApiError::Unavailable(String::new()).body();
-    body["checks"] = checks;
-    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    response
+    ApiError::NotReady(checks).into_response()
 }
 
 /// One readiness check: `"ok"`, `"unavailable"` or `"timeout"`; a failure's cause is

@@ -106,8 +106,8 @@ fn session_links() -> Value {
 /// malformed id, a missing token, an unknown id, an unreachable store.
 fn session_errors(mut responses: Value) -> Value {
     let common = json!({
-        "400": error("Malformed id"),
-        "401": unauthorized("Missing or invalid access token (only when submitter tokens are configured)"),
+        "400": error("Malformed id (`invalid_session_id`)"),
+        "401": unauthorized("Missing or invalid access token (`unauthorized`; only when submitter tokens are configured)"),
         "404": error("Unknown or expired (`session_not_found`, `session_expired`), or another token's session"),
         "503": retry_later("The store is unreachable (`unavailable`)")
     });
@@ -123,8 +123,8 @@ fn session_errors(mut responses: Value) -> Value {
 /// operator data closed, an unreachable store.
 fn ops_errors(mut responses: Value) -> Value {
     let common = json!({
-        "401": unauthorized("Missing or invalid ops token"),
-        "403": error("Submitter tokens without an ops token: operator data is closed"),
+        "401": unauthorized("Missing or invalid ops token (`unauthorized`)"),
+        "403": error("Submitter tokens without an ops token: operator data is closed (`forbidden`)"),
         "503": retry_later("The store or the queue is unreachable (`unavailable`)")
     });
     for (status, response) in common.as_object().into_iter().flatten() {
@@ -152,7 +152,7 @@ fn ops_paths() -> Value {
                             "done": { "type": "integer", "minimum": 0 }, "dead": { "type": "integer", "minimum": 0 },
                             "oldest_pending_seconds": { "type": "number", "minimum": 0, "description": "0 when nothing waits" },
                             "error": { "type": "string" } } } } } } } },
-                    "401": unauthorized("Missing or invalid ops token"), "403": error("Submitter tokens without an ops token: operator data is closed") }
+                    "401": unauthorized("Missing or invalid ops token (`unauthorized`)"), "403": error("Submitter tokens without an ops token: operator data is closed (`forbidden`)") }
             }
         },
         "/api/v1/ops/dead-jobs": {
@@ -253,12 +253,12 @@ pub fn document() -> Value {
                     "responses": {
                         "201": { "description": "Created, with a preview", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Created" } } },
                             "links": session_links() },
-                        "400": error("Validation failed (no file, wrong type, unreadable, missing columns, malformed multipart)"),
-                        "401": unauthorized("Missing or invalid access token (only when submitter tokens are configured)"),
+                        "400": error("Validation failed: no file part (`no_file`), no file name (`no_file_selected`), a name ending in neither .xlsx nor .csv (`unsupported_file_type`), not a readable sheet (`unreadable_file`), missing columns (`missing_columns`), a malformed multipart body (`bad_multipart`)"),
+                        "401": unauthorized("Missing or invalid access token (`unauthorized`; only when submitter tokens are configured)"),
                         "408": error("The upload arrived too slowly (`request_timeout`)"),
                         "413": error("Larger than the upload limit (`payload_too_large`), or more rows, columns, cells or text than a sheet may hold (`sheet_too_large`)"),
-                        "415": error("Not a multipart upload"),
-                        "429": retry_later("Too many uploads"),
+                        "415": error("Not a multipart upload (`unsupported_media_type`)"),
+                        "429": retry_later("Too many uploads (`rate_limited`)"),
                         "503": retry_later("Busy reading other uploads (`busy`), holding as many sessions or bytes as allowed (`storage_full`), or the store is unreachable (`unavailable`)")
                     }
                 }
@@ -284,8 +284,8 @@ pub fn document() -> Value {
                     "parameters": [{ "name": "details", "in": "query", "description": "Add the `Source`, `Precision` and `Check` columns to the output sheet, after the output columns", "schema": { "type": "boolean", "default": false } }],
                     "responses": session_errors(json!({
                         "202": session("Queued"),
-                        "400": error("Malformed id, or details is not true or false (`invalid_query`)"),
-                        "409": error("Already queued or processing"), "429": retry_later("Too many processing requests"),
+                        "400": error("Malformed id (`invalid_session_id`), or details is not true or false (`invalid_query`)"),
+                        "409": error("Already queued or processing (`already_processing`)"), "429": retry_later("Too many processing requests (`rate_limited`)"),
                         "503": retry_later("The store or the queue is unreachable (`unavailable`)")
                     }))
                 }
@@ -312,7 +312,7 @@ pub fn document() -> Value {
                             "application/geo+json": { "schema": { "type": "object", "required": ["type", "features"], "properties": { "type": { "type": "string", "enum": ["FeatureCollection"] }, "features": { "type": "array", "items": { "type": "object" } } } } },
                             "application/vnd.google-earth.kml+xml": { "schema": { "type": "string" } },
                             "application/gpx+xml": { "schema": { "type": "string" } } } },
-                        "400": error("Malformed id, rows or format value (`invalid_rows`, `invalid_format`), or rows other than all with a format (`invalid_query`)"), "409": error("Not processed yet")
+                        "400": error("Malformed id (`invalid_session_id`), rows or format value (`invalid_rows`, `invalid_format`), or rows other than all with a format (`invalid_query`)"), "409": error("Not processed yet (`not_processed`)")
                     }))
                 }
             },
@@ -355,7 +355,7 @@ pub fn document() -> Value {
                     ],
                     "responses": session_errors(json!({
                         "200": { "description": "A page of rows", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RowsPage" } } } },
-                        "400": error("Malformed id or query"), "409": error("Not processed yet")
+                        "400": error("Malformed id (`invalid_session_id`) or query (`invalid_query`)"), "409": error("Not processed yet (`not_processed`)")
                     }))
                 }
             },
@@ -380,7 +380,8 @@ pub fn document() -> Value {
             },
             "schemas": {
             "Error": { "type": "object", "required": ["error", "code"], "properties": {
-                "error": { "type": "string", "description": "For people" }, "code": { "type": "string", "description": "Stable, for scripts" },
+                "error": { "type": "string", "description": "For people" },
+                "code": { "type": "string", "description": "Stable, for scripts. Each response names the codes it may carry; any request may also be answered `not_found` (404: no such route), `method_not_allowed` (405) or `internal` (500: a fault of the service, whose cause is logged and never sent)." },
                 "expired_at": { "type": "string", "format": "date-time", "description": "With `session_expired`: when it expired" },
                 "idle_minutes": { "type": "number", "description": "With `session_expired`: how long it had been idle" } } },
             "Counts": { "type": "object", "required": ["successful", "failed", "skipped"], "properties": {

@@ -11,13 +11,14 @@ use axum::{
     extract::State,
     http::Method,
     middleware,
+    response::{IntoResponse, Response},
     routing::{MethodRouter, get},
 };
 use maplink::domain::now_ms;
-use maplink_worker::observe::{OpsGate, require_ops_access};
+use maplink_worker::observe::{OpsGate, OpsRefusal};
 use serde_json::{Value, json};
 
-use crate::{service::views::rfc3339, state::AppState};
+use crate::{error::ApiError, service::views::rfc3339, state::AppState};
 
 const OPS_HTML: &str = include_str!("../web/ops.html");
 const OPS_JS: &str = include_str!("../web/ops.js");
@@ -41,7 +42,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route_layer(middleware::from_fn_with_state(
             Arc::new(OpsGate::from_settings(&state.settings)),
-            require_ops_access,
+            gate,
         ));
     Router::new()
         .merge(guarded)
@@ -50,6 +51,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/assets/ops.js",
             get(|| async { super::web::asset(OPS_JS, "text/javascript; charset=utf-8") }),
         )
+}
+
+/// Lets a request through [`OpsGate`] (the rule the workers' `/metrics` follows too),
+/// answering a refusal as the API answers every error.
+async fn gate(
+    State(gate): State<Arc<OpsGate>>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    match gate.check(req.headers()) {
+        Ok(()) => next.run(req).await,
+        Err(OpsRefusal::Unauthorized) => ApiError::OpsUnauthorized.into_response(),
+        Err(OpsRefusal::Closed) => ApiError::OpsClosed.into_response(),
+    }
 }
 
 /// Everything the dashboard shows, from the shared stores.

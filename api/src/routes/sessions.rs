@@ -70,12 +70,7 @@ fn view(state: &AppState, s: &maplink::domain::Session) -> SessionView {
 }
 
 pub(crate) fn multipart_or_415(m: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {
-    m.map_err(|_| {
-        ApiError::UnsupportedMediaType(
-            "Expected a multipart/form-data upload with the spreadsheet in a field named \"file\""
-                .into(),
-        )
-    })
+    m.map_err(|_| ApiError::NotMultipart)
 }
 
 async fn create(
@@ -115,8 +110,7 @@ async fn process(
     query: Result<Query<ProcessQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let Query(query) = query
-        .map_err(|_| ApiError::bad_request("invalid_query", "details must be true or false"))?;
+    let Query(query) = query.map_err(|_| ApiError::InvalidDetails)?;
     let session = svc::process(&state, &who, id, query.details).await?;
     Ok((StatusCode::ACCEPTED, Json(view(&state, &session))).into_response())
 }
@@ -135,23 +129,16 @@ async fn download(
     query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let Query(query) = query.map_err(|_| {
-        ApiError::bad_request("invalid_rows", "rows must be all, failed or skipped")
-    })?;
+    let Query(query) = query.map_err(|_| ApiError::InvalidRows)?;
     let Some(format) = query.format else {
         let rows = query.rows.unwrap_or_default();
         let (session, size, chunks) = svc::download(&state, &who, id, rows).await?;
         return Ok(attachment(&session, rows.suffix(), (size, chunks)));
     };
-    let format = ExportFormat::parse(&format).ok_or_else(|| {
-        ApiError::bad_request("invalid_format", "format must be geojson, kml or gpx")
-    })?;
+    let format = ExportFormat::parse(&format).ok_or(ApiError::InvalidFormat)?;
     // An export holds the located rows; failed and skipped rows have no point to show.
     if query.rows.is_some_and(|r| r != RowsFilter::All) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            "rows=failed and rows=skipped are sheets only: failed and skipped rows have no coordinates to export",
-        ));
+        return Err(ApiError::ExportOfRowSubset);
     }
     let (session, bytes, unlocated) = exports::export(&state, &who, id, format).await?;
     Ok(export_attachment(&session, format, bytes, unlocated))
@@ -182,10 +169,7 @@ async fn events(
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let slot = match acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers) {
-        Ok(slot) => slot,
-        Err(refused) => return Ok(refused.into_response()),
-    };
+    let slot = acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers)?;
     svc::touch(&state, &who, id).await?;
     let after = headers
         .get("last-event-id")
@@ -218,12 +202,7 @@ async fn rows(
     query: Result<Query<RowsQuery>, QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_id(&id)?;
-    let Query(q) = query.map_err(|_| {
-        ApiError::bad_request(
-            "invalid_query",
-            "status must be success, failed or skipped; offset and limit whole numbers",
-        )
-    })?;
+    let Query(q) = query.map_err(|_| ApiError::InvalidRowsQuery)?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let session = svc::touch(&state, &who, id).await?;
     let (total, page) = results::page(&state, &session, q.status, q.offset, limit).await?;

@@ -27,11 +27,6 @@ use std::{
     time::Duration,
 };
 
-use axum::{
-    Json,
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
 use futures::Stream;
 use maplink::{
     domain::SessionId,
@@ -40,7 +35,11 @@ use maplink::{
 use serde_json::json;
 use tokio::{sync::watch, time::Instant};
 
-use crate::{error::SESSION_EXPIRED_MESSAGE, limits::Client, state::AppState};
+use crate::{
+    error::{ApiError, SESSION_EXPIRED_MESSAGE},
+    limits::Client,
+    state::AppState,
+};
 
 /// The pause before the next look after events arrived.
 const POLL_MIN: Duration = Duration::from_millis(200);
@@ -50,8 +49,6 @@ const BATCH: usize = 200;
 /// How often an idle stream sends a comment: that write is how a stream whose client
 /// went away is noticed (and its slot freed), so it is kept short.
 pub const STREAM_KEEP_ALIVE: Duration = Duration::from_secs(5);
-/// What a client refused a stream is told to wait, in seconds.
-const RETRY_AFTER_SECS: u64 = 10;
 
 /// Events after `after`: while a run is queued or processing, until it ends; otherwise
 /// what the log holds, then the end.
@@ -174,7 +171,8 @@ struct Open {
     per_client: HashMap<Client, usize>,
 }
 
-/// Why a stream was refused.
+/// Why a stream was refused (answered as [`ApiError::TooManyStreams`] and
+/// [`ApiError::StreamsFull`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {
     /// The client holds its share of streams: 429.
@@ -249,28 +247,12 @@ impl Drop for StreamSlot {
     }
 }
 
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let (status, body) = match self {
-            Self::Client { limit } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                json!({
-                    "error": format!("Too many open event streams: a client may follow at most {limit} at once. Close one, or try again in {RETRY_AFTER_SECS} seconds."),
-                    "code": "too_many_streams",
-                }),
-            ),
-            Self::Full => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({
-                    "error": "The service is following as many event streams as it can. Please try again shortly.",
-                    "code": "streams_full",
-                }),
-            ),
-        };
-        let mut r = (status, Json(body)).into_response();
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-        r
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Client { limit } => ApiError::TooManyStreams { limit },
+            Refused::Full => ApiError::StreamsFull,
+        }
     }
 }
 

@@ -16,10 +16,7 @@ use maplink::{
 use crate::{
     error::{ApiError, ApiResult},
     service::blocking,
-    service::{
-        row_views::{RowView, SeedRowView},
-        sessions::NOT_PROCESSED,
-    },
+    service::row_views::{RowView, SeedRowView},
     state::AppState,
 };
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -43,7 +40,7 @@ pub(crate) async fn ensure_processed(state: &AppState, session: &Session) -> Api
     if session.status != maplink::domain::SessionStatus::Completed
         || !state.files.exists(session.id, SessionFile::Rows).await?
     {
-        return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
+        return Err(ApiError::NotProcessed);
     }
     Ok(())
 }

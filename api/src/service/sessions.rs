@@ -17,13 +17,9 @@ use crate::{
     state::AppState,
 };
 
-pub const ALREADY_PROCESSING: &str = "File is already being processed";
-pub const NOT_PROCESSED: &str = "File has not been processed yet";
-
 /// Parses an id from a path; malformed ids are a 400, not a lookup.
 pub fn parse_id(raw: &str) -> ApiResult<SessionId> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request("invalid_session_id", "Invalid session ID format. Session IDs look like 3f2a9c1e-7b6d-4c1a-9e0f-2b8d4a6c1e5f."))
+    raw.parse().map_err(|_| ApiError::InvalidSessionId)
 }
 
 async fn not_found(state: &AppState, id: SessionId) -> ApiError {
@@ -100,12 +96,10 @@ pub async fn process(
                     tracing::warn!(session = %id, stuck_job = %stuck, "replaced a queued run whose job never reached the queue");
                     s
                 }
-                StartRun::Busy(_) => {
-                    return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING));
-                }
+                StartRun::Busy(_) => return Err(ApiError::AlreadyProcessing),
                 StartRun::Missing => return Err(not_found(state, id).await),
             },
-            None => return Err(ApiError::conflict("already_processing", ALREADY_PROCESSING)),
+            None => return Err(ApiError::AlreadyProcessing),
         },
         StartRun::Missing => return Err(not_found(state, id).await),
     };
@@ -155,10 +149,7 @@ pub async fn wait_for_run(
             return Err(not_found(state, id).await);
         };
         if s.attempt != run {
-            return Err(ApiError::conflict(
-                "superseded",
-                "A newer run of this file was started",
-            ));
+            return Err(ApiError::Superseded);
         }
         if matches!(s.status, SessionStatus::Completed | SessionStatus::Failed) {
             return Ok(Some(s));
@@ -209,7 +200,7 @@ pub async fn download(
 ) -> ApiResult<(Session, u64, FileChunks)> {
     let session = touch(state, who, id).await?;
     if session.status != SessionStatus::Completed {
-        return Err(ApiError::conflict("not_processed", NOT_PROCESSED));
+        return Err(ApiError::NotProcessed);
     }
     let (size, chunks) = state
         .files

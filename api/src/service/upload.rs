@@ -26,10 +26,7 @@ fn multipart_error(e: MultipartError, limit: u64) -> ApiError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge { limit }
     } else {
-        ApiError::bad_request(
-            "bad_multipart",
-            format!("The upload could not be read: {}", e.body_text()),
-        )
+        ApiError::BadMultipart(e.body_text())
     }
 }
 
@@ -79,16 +76,10 @@ async fn receive(
             }
         }
         if filename.is_empty() {
-            return Err(ApiError::bad_request(
-                "no_file_selected",
-                "No file selected",
-            ));
+            return Err(ApiError::NoFileSelected);
         }
         let (Some(format), Some(writer)) = (format, writer) else {
-            return Err(ApiError::bad_request(
-                "unsupported_file_type",
-                "Only .xlsx or .csv files are allowed",
-            ));
+            return Err(ApiError::UnsupportedFileType);
         };
         writer.finish().await?;
         return Ok(Received {
@@ -98,7 +89,7 @@ async fn receive(
             size,
         });
     }
-    Err(ApiError::bad_request("no_file", "No file uploaded"))
+    Err(ApiError::NoFile)
 }
 
 /// Refuses an upload while the service holds as many sessions or bytes as it may.
@@ -176,7 +167,7 @@ async fn accept(
         .run(move || sheet::scan(&chunks.concat(), format, &limits, sheet::PREVIEW_ROWS))
         .await?;
     let columns = sheet::find_columns(scan.head.header())
-        .map_err(|e| ApiError::bad_request("missing_columns", e.to_string()))?;
+        .map_err(|e| ApiError::MissingColumns(e.to_string()))?;
 
     let mut session = Session::new(&filename, format, &columns.map_header, scan.data_rows);
     session.id = id;

@@ -15,13 +15,12 @@ use std::{
 
 use axum::{
     extract::{ConnectInfo, Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::Method,
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
-use crate::state::AppState;
+use crate::{error::ApiError, state::AppState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -148,23 +147,7 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     };
     match state.limiter.take(ip, kind, per_minute) {
         Ok(()) => next.run(req).await,
-        Err(wait) => {
-            let what = match kind {
-                Kind::Upload => "uploads",
-                Kind::Process => "processing requests",
-            };
-            let mut r = (
-                StatusCode::TOO_MANY_REQUESTS,
-                axum::Json(json!({
-                    "error": format!("Too many {what}. Please wait {wait} seconds and try again."),
-                    "code": "rate_limited",
-                })),
-            )
-                .into_response();
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            r
-        }
+        Err(wait_secs) => ApiError::RateLimited { kind, wait_secs }.into_response(),
     }
 }
 
