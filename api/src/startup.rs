@@ -60,7 +60,7 @@ impl Application {
             producer: queue.producer(),
             queue,
             settings,
-            limiter: Default::default(),
+            limiter: Arc::new(crate::limits::RateLimiter::for_backend(&backend)),
             metrics: maplink::metrics::install(),
             sheet_work,
             usage: Default::default(),

@@ -35,6 +35,7 @@ pub const CLEANUP_RUNS: &str = "maplink_cleanup_runs_total";
 pub const CLEANUP_LAST_RUN: &str = "maplink_cleanup_last_run_timestamp_seconds";
 pub const STORE_UP: &str = "maplink_store_up";
 pub const STORAGE_ERRORS: &str = "maplink_storage_errors_total";
+pub const RATE_LIMIT_FALLBACKS: &str = "maplink_rate_limit_fallbacks_total";
 
 /// Every metric name, for checks that dashboards and alerts only use real ones.
 pub const ALL: &[&str] = &[
@@ -64,6 +65,7 @@ pub const ALL: &[&str] = &[
     CLEANUP_LAST_RUN,
     STORE_UP,
     STORAGE_ERRORS,
+    RATE_LIMIT_FALLBACKS,
 ];
 
 pub fn describe_all() {
@@ -82,6 +84,10 @@ pub fn describe_all() {
     describe_counter!(
         STORAGE_ERRORS,
         "Failed requests to the file store (after its own retries) by operation"
+    );
+    describe_counter!(
+        RATE_LIMIT_FALLBACKS,
+        "Rate-limited requests counted in the API process because Redis did not answer"
     );
     describe_gauge!(SESSIONS, "Sessions in the store by status");
     describe_gauge!(
@@ -151,6 +157,7 @@ fn register_zeroes() {
         LINK_CACHE_HITS,
         WORKER_HEARTBEATS,
         CLEANUP_RUNS,
+        RATE_LIMIT_FALLBACKS,
     ] {
         metrics::counter!(name).increment(0);
     }

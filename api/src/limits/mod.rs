@@ -1,16 +1,26 @@
-//! Per-client rate limits on uploads and processing requests: a token bucket per
-//! (client, kind), refilled continuously. Over the limit: 429 with `Retry-After` and a
-//! JSON body. Buckets live in the process (each API instance limits on its own).
+//! Per-client rate limits on uploads and processing requests. Over the limit: 429
+//! `rate_limited` with `Retry-After` ([`ApiError::RateLimited`]).
+//!
+//! A limit of `n` a minute admits a burst of `n`, then one request every `60 s / n`
+//! ([`gcra`]: the generic cell rate algorithm, one stored time per bucket). Where the
+//! buckets live decides what "a limit" means with several API instances:
+//! - distributed mode: in Redis ([`redis`]), one atomic script per request, so every
+//!   instance counts against the same buckets and N instances allow the limit, not N
+//!   times it;
+//! - embedded mode: in the process ([`gcra::LocalRates`]), the only instance there is;
+//! - distributed mode with Redis not answering: in each process again, with a warning
+//!   and `maplink_rate_limit_fallbacks_total` (see [`RateLimiter::take`] for why).
 //!
 //! A client is an IPv4 address, or an IPv6 /64 network ([`Client`]): one subscriber
 //! line or one cloud host is routinely given a whole /64, so keying on the full IPv6
 //! address would hand a single client 2^64 fresh buckets.
 
+mod gcra;
+mod redis;
+
 use std::{
-    collections::HashMap,
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    sync::Mutex,
-    time::Instant,
+    time::Duration,
 };
 
 use axum::{
@@ -19,7 +29,12 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use maplink::backend::Backend;
 
+pub use self::{
+    gcra::{LocalRates, Rate, Taken},
+    redis::RedisRates,
+};
 use crate::{error::ApiError, state::AppState};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,44 +104,46 @@ impl From<IpAddr> for Client {
     }
 }
 
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-/// Buckets kept before idle ones are dropped.
-const PRUNE_ABOVE: usize = 10_000;
-
+/// The rate limiter of one API process: the shared buckets in Redis in distributed
+/// mode, the process's own in embedded mode, and those too when Redis does not answer.
 #[derive(Default)]
 pub struct RateLimiter {
-    buckets: Mutex<HashMap<(Client, Kind), Bucket>>,
+    local: LocalRates,
+    shared: Option<RedisRates>,
 }
 
 impl RateLimiter {
-    /// Takes one token from the bucket of `ip`'s client; `Err(seconds)` to wait when
-    /// there is none.
-    pub fn take(&self, ip: IpAddr, kind: Kind, per_minute: u32) -> Result<(), u64> {
-        let capacity = f64::from(per_minute);
-        let per_second = capacity / 60.0;
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.at).as_secs_f64() * per_second < capacity
-            });
+    /// The limiter for the process's backend: shared through Redis in distributed
+    /// mode (on the backend's connection, which fails fast), in the process in embedded
+    /// mode, where there is no other instance.
+    pub fn for_backend(backend: &Backend) -> Self {
+        match backend {
+            Backend::Redis { conn, .. } => Self {
+                local: LocalRates::default(),
+                shared: Some(RedisRates::new(conn.clone())),
+            },
+            Backend::Sqlite { .. } => Self::default(),
         }
-        let b = buckets.entry((Client::from(ip), kind)).or_insert(Bucket {
-            tokens: capacity,
-            at: now,
-        });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * per_second).min(capacity);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - b.tokens) / per_second).ceil().max(1.0) as u64)
+    }
+
+    /// Takes one request from the bucket of `client` for `kind`.
+    ///
+    /// With Redis unreachable the request is counted in this process instead: the
+    /// requests that are limited need Redis themselves and get their own 503, so a
+    /// limiter 503 would add nothing, and failing open altogether would drop the limit
+    /// just when the service is weakest. Each instance then limits on its own (N
+    /// instances allow at most N times the limit) until Redis answers again.
+    pub async fn take(&self, client: Client, kind: Kind, rate: Rate) -> Taken {
+        if let Some(shared) = &self.shared {
+            match shared.take(client, kind, rate).await {
+                Ok(taken) => return taken,
+                Err(e) => {
+                    metrics::counter!(maplink::metrics::RATE_LIMIT_FALLBACKS).increment(1);
+                    tracing::warn!(error = %e, "rate limits unavailable in Redis; counting in this process");
+                }
+            }
         }
+        self.local.take(client, kind, rate)
     }
 }
 
@@ -142,35 +159,28 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| client_ip(c.0.ip(), req.headers(), &state.settings.trusted_proxies));
-    let (Some(ip), true) = (peer, per_minute > 0) else {
+    let (Some(ip), Some(rate)) = (peer, Rate::per_minute(per_minute)) else {
         return next.run(req).await;
     };
-    match state.limiter.take(ip, kind, per_minute) {
-        Ok(()) => next.run(req).await,
-        Err(wait_secs) => ApiError::RateLimited { kind, wait_secs }.into_response(),
+    match state.limiter.take(Client::from(ip), kind, rate).await {
+        Taken::Allowed => next.run(req).await,
+        Taken::Refused { wait } => ApiError::RateLimited {
+            kind,
+            wait_secs: retry_after_secs(wait),
+        }
+        .into_response(),
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up: after them one more request passes.
+fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn buckets_allow_a_burst_then_ask_to_wait() {
-        let l = RateLimiter::default();
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        for _ in 0..3 {
-            assert_eq!(l.take(ip, Kind::Upload, 3), Ok(()));
-        }
-        let wait = l.take(ip, Kind::Upload, 3).unwrap_err();
-        assert!((1..=20).contains(&wait), "{wait}");
-        assert_eq!(l.take(ip, Kind::Process, 3), Ok(()), "kinds are separate");
-        assert_eq!(
-            l.take("127.0.0.2".parse().unwrap(), Kind::Upload, 3),
-            Ok(()),
-            "clients are separate"
-        );
-    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -178,12 +188,22 @@ mod tests {
 
     /// Spends `ip`'s whole burst of 2, then reports whether `other` still gets one.
     fn other_still_allowed(ip: IpAddr, other: IpAddr) -> bool {
-        let l = RateLimiter::default();
+        let rates = LocalRates::default();
+        let rate = Rate::per_minute(2).unwrap();
+        let take = |ip: IpAddr| rates.take(Client::from(ip), Kind::Upload, rate);
         for _ in 0..2 {
-            assert_eq!(l.take(ip, Kind::Upload, 2), Ok(()));
+            assert_eq!(take(ip), Taken::Allowed);
         }
-        assert!(l.take(ip, Kind::Upload, 2).is_err());
-        l.take(other, Kind::Upload, 2).is_ok()
+        assert_ne!(take(ip), Taken::Allowed);
+        take(other) == Taken::Allowed
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_and_at_least_one() {
+        assert_eq!(retry_after_secs(Duration::from_micros(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(20)), 20);
+        assert_eq!(retry_after_secs(Duration::from_millis(20_001)), 21);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
     }
 
     #[test]
