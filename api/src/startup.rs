@@ -17,7 +17,8 @@ use maplink::{
 };
 use maplink_worker::{
     WorkerState,
-    queue::{QueueBackend, names},
+    app::open_backend,
+    queue::names,
     runtime::{self, Roles},
 };
 use tokio::net::TcpListener;
@@ -40,10 +41,7 @@ impl Application {
         let files = FileStore::from_settings(&settings)?;
         // Fail-fast: a request never waits through a reconnect backoff, so with Redis
         // down the API answers 503 at once (and `/readyz` says so).
-        let backend = Backend::open(&settings, Reconnect::FailFast).await?;
-        let queue = QueueBackend::open(&backend, &settings)
-            .await
-            .context("opening the queue")?;
+        let (backend, queue) = open_backend(&settings, Reconnect::FailFast).await?;
         let listener = TcpListener::bind(&settings.bind)
             .await
             .with_context(|| format!("binding {}", settings.bind))?;

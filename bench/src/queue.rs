@@ -46,6 +46,7 @@ use maplink::{
 };
 use maplink_tests::RedisServer;
 use maplink_worker::{
+    app::open_backend,
     noop::{self, NoopJob},
     queue::{JobStore, QueueBackend, QueueStats},
 };
@@ -210,8 +211,8 @@ async fn sqlite_backend(dir: &Path, settings: &Settings) -> anyhow::Result<Queue
         redis_url: None,
         ..settings.clone()
     };
-    let backend = Backend::open(&settings, Reconnect::WithBackoff).await?;
-    Ok(QueueBackend::open(&backend, &settings).await?)
+    let (_, queue) = open_backend(&settings, Reconnect::WithBackoff).await?;
+    Ok(queue)
 }
 
 fn payload() -> String {

@@ -8,12 +8,9 @@
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
-use maplink::{
-    backend::{Backend, Reconnect},
-    config::Settings,
-};
+use maplink::{backend::Reconnect, config::Settings};
 use maplink_tests::RedisServer;
-use maplink_worker::queue::QueueBackend;
+use maplink_worker::app::open_backend;
 use serde_json::Value;
 
 use crate::{
@@ -75,8 +72,8 @@ pub(crate) async fn sessions_end_to_end() -> anyhow::Result<()> {
         redis_url: Some(redis.url()),
         ..Settings::default()
     };
-    let backend = Backend::open(&settings, Reconnect::WithBackoff).await?;
-    let store = QueueBackend::open(&backend, &settings).await?.store();
+    let (_, queue) = open_backend(&settings, Reconnect::WithBackoff).await?;
+    let store = queue.store();
     let waiting = store.stats().await?.pending;
     anyhow::ensure!(
         waiting == SESSIONS as u64,

@@ -29,7 +29,7 @@ use std::{
 
 use futures::TryStreamExt;
 use maplink::{
-    backend::{Backend, Reconnect},
+    backend::Reconnect,
     config::Settings,
     domain::{FileFormat, Session, SessionId},
     files::{FileStore, SessionFile},
@@ -40,8 +40,8 @@ use maplink::{
 use maplink_tests::s3_server::S3Server;
 use maplink_worker::{
     WorkerState,
+    app::open_backend,
     jobs::convert::{self, Outcome},
-    queue::QueueBackend,
 };
 
 use crate::scenarios::{parseable_sheet, report};
@@ -102,8 +102,7 @@ pub async fn storage(rows: usize) -> anyhow::Result<bool> {
         data_dir: dir.path().to_owned(),
         ..Settings::default()
     });
-    let backend = Backend::open(&settings, Reconnect::WithBackoff).await?;
-    let queue = QueueBackend::open(&backend, &settings).await?;
+    let (backend, queue) = open_backend(&settings, Reconnect::WithBackoff).await?;
     // The S3 client (reqwest on rustls) needs the process's crypto provider, even
     // over plain HTTP.
     maplink_worker::resolve::install_crypto_provider();

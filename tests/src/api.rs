@@ -13,7 +13,7 @@ use maplink::{
     shutdown::{Shutdown, ShutdownTrigger},
 };
 use maplink_api::Application;
-use maplink_worker::queue::QueueBackend;
+use maplink_worker::{app::open_backend, queue::QueueBackend};
 use reqwest::{Response, multipart};
 use serde_json::Value;
 use tokio::task::JoinHandle;
@@ -58,10 +58,10 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
 /// The queue a worker with `settings` works on: on Redis at `redis_url`, else in
 /// `<data_dir>/maplink.db`.
 pub async fn open_queue(settings: &Settings) -> QueueBackend {
-    let backend = maplink::backend::Backend::open(settings, Reconnect::WithBackoff)
+    let (_, queue) = open_backend(settings, Reconnect::WithBackoff)
         .await
-        .expect("backend");
-    QueueBackend::open(&backend, settings).await.expect("queue")
+        .expect("backend and queue");
+    queue
 }
 
 /// `POST <base>/api/v1/sessions` with `bytes` as the `file` part: for an API started

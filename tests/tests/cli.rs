@@ -5,17 +5,23 @@ use std::process::{Command, Output};
 
 use maplink_tests::{binaries::binary, sheets};
 
-/// `binary args…` with no settings in its environment.
-fn run(binary_name: &str, args: &[&str]) -> Output {
-    Command::new(binary(binary_name))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("run the binary")
+/// `name args…`, with no settings in its environment unless the caller adds some.
+fn command(name: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(binary(name));
+    cmd.args(args).env_clear();
+    cmd
+}
+
+fn run(name: &str, args: &[&str]) -> Output {
+    command(name, args).output().expect("run the binary")
 }
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
@@ -97,18 +103,11 @@ fn a_usage_error_exits_2_with_clap_s_message() {
 }
 
 fn convert(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(binary("maplink-worker"))
-        .arg("convert")
-        .args(args)
+    command("maplink-worker", &[&["convert"], args].concat())
         .current_dir(dir)
-        .env_clear()
         .env("MAPLINK_RESOLVE_ALLOWED_HOSTS", "127.0.0.1")
         .output()
         .expect("run maplink-worker convert")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

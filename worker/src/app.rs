@@ -24,6 +24,18 @@ use crate::{
     runtime::{self, Roles},
 };
 
+/// The backend and the queue on it, as a process opens them at its start.
+pub async fn open_backend(
+    settings: &Settings,
+    reconnect: Reconnect,
+) -> anyhow::Result<(Backend, QueueBackend)> {
+    let backend = Backend::open(settings, reconnect).await?;
+    let queue = QueueBackend::open(&backend, settings)
+        .await
+        .context("opening the queue")?;
+    Ok((backend, queue))
+}
+
 pub struct Application {
     state: WorkerState,
     queue: QueueBackend,
@@ -45,10 +57,7 @@ impl Application {
         crate::resolve::install_crypto_provider();
         let files = FileStore::from_settings(&settings)?;
         // A job waits through a Redis reconnect rather than fail an attempt.
-        let backend = Backend::open(&settings, Reconnect::WithBackoff).await?;
-        let queue = QueueBackend::open(&backend, &settings)
-            .await
-            .context("opening the queue")?;
+        let (backend, queue) = open_backend(&settings, Reconnect::WithBackoff).await?;
         let metrics_listener = TcpListener::bind(&settings.worker_metrics_bind)
             .await
             .with_context(|| {
