@@ -160,6 +160,9 @@ async fn malformed_ids_are_400_and_unknown_ids_404_with_the_seed_message() {
         "/api/v1/sessions/not-a-uuid",
         "/api/v1/sessions/..%2F..%2Fetc",
         "/api/v1/sessions/00000000-0000-0000-0000-000000000000/download",
+        // Not UTF-8 once decoded: refused like any malformed id, as JSON.
+        "/api/v1/sessions/%FF%FE",
+        "/api/v1/sessions/%C3%28/rows",
     ] {
         let (status, _, code) = error_of(app.get(path).await).await;
         assert_eq!(
@@ -185,6 +188,22 @@ async fn malformed_ids_are_400_and_unknown_ids_404_with_the_seed_message() {
             )
         );
     }
+    // The original app's routes: a malformed id is an unknown one.
+    assert_eq!(
+        error_of(app.get("/download/%FF%FE").await).await,
+        (
+            StatusCode::NOT_FOUND,
+            EXPIRED.into(),
+            "session_not_found".into()
+        )
+    );
+    let r = app
+        .client
+        .delete(app.url("/api/v1/ops/dead-jobs/%FF%FE"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_of(r).await.2, "dead_job_not_found");
     app.stop().await;
 }
 

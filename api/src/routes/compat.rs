@@ -10,7 +10,7 @@ use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use axum::{
     Extension, Json, Router,
-    extract::{ConnectInfo, Multipart, Path, State, multipart::MultipartRejection},
+    extract::{ConnectInfo, Multipart, State, multipart::MultipartRejection},
     http::{HeaderMap, StatusCode, header},
     response::{
         IntoResponse, Response,
@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::{
     access::Submitter,
     error::ApiError,
-    routes::{attachment, sessions::multipart_or_415},
+    routes::{attachment, params::SeedIdParam, sessions::multipart_or_415},
     service::{
         events::{STREAM_KEEP_ALIVE, acquire_slot, current_run_start, follow, latest_event_id},
         results,
@@ -101,10 +101,10 @@ fn seed(unknown: StatusCode) -> impl Fn(ApiError) -> SeedError {
     }
 }
 
-/// Malformed ids are unknown ids here.
-fn lenient_id(raw: &str, unknown: StatusCode) -> Result<SessionId, SeedError> {
-    raw.parse()
-        .map_err(|_| seed(unknown)(ApiError::SessionNotFound(None)))
+/// The id, or the original app's answer for an unknown session (malformed ids are
+/// unknown ids here).
+fn known(id: Option<SessionId>, unknown: StatusCode) -> Result<SessionId, SeedError> {
+    id.ok_or_else(|| seed(unknown)(ApiError::SessionNotFound(None)))
 }
 
 async fn upload(
@@ -140,10 +140,10 @@ fn wants_async(headers: &HeaderMap) -> bool {
 async fn process(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
+    SeedIdParam(id): SeedIdParam,
     headers: HeaderMap,
 ) -> Result<Response, SeedError> {
-    let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
+    let id = known(id, StatusCode::BAD_REQUEST)?;
     let started = svc::process(&state, &who, id, false)
         .await
         .map_err(seed(StatusCode::BAD_REQUEST))?;
@@ -184,10 +184,10 @@ async fn process_stream(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    Path(id): Path<String>,
+    SeedIdParam(id): SeedIdParam,
     headers: HeaderMap,
 ) -> Result<Response, SeedError> {
-    let id = lenient_id(&id, StatusCode::BAD_REQUEST)?;
+    let id = known(id, StatusCode::BAD_REQUEST)?;
     let slot = acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers)
         .map_err(ApiError::from)?;
     let session = svc::touch(&state, &who, id)
@@ -215,9 +215,9 @@ async fn process_stream(
 async fn download(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
+    SeedIdParam(id): SeedIdParam,
 ) -> Result<Response, SeedError> {
-    let id = lenient_id(&id, StatusCode::NOT_FOUND)?;
+    let id = known(id, StatusCode::NOT_FOUND)?;
     let (session, size, chunks) = svc::download(&state, &who, id, RowsFilter::All)
         .await
         .map_err(seed(StatusCode::NOT_FOUND))?;

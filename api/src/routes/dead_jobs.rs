@@ -12,7 +12,7 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State, rejection::QueryRejection},
+    extract::{Query, State, rejection::QueryRejection},
     http::{Method, StatusCode},
     response::{IntoResponse, Response},
     routing::{MethodRouter, delete, get, post},
@@ -24,6 +24,7 @@ use serde_json::json;
 
 use crate::{
     error::{ApiError, ApiResult},
+    routes::params::TaskIdParam,
     service::{sessions::abandon_unqueued_run, views::rfc3339},
     state::AppState,
 };
@@ -145,7 +146,10 @@ async fn list(
 }
 
 /// Retries one dead job: 202 with the new run's task id.
-async fn retry(State(state): State<AppState>, Path(task_id): Path<String>) -> ApiResult<Response> {
+async fn retry(
+    State(state): State<AppState>,
+    TaskIdParam(task_id): TaskIdParam,
+) -> ApiResult<Response> {
     let store = state.queue.store();
     let Some(job) = find(store.as_ref(), &task_id).await? else {
         return Err(Refusal::NotFound.into());
@@ -186,7 +190,7 @@ async fn retry_all(State(state): State<AppState>) -> ApiResult<Json<serde_json::
 /// Removes one dead job: 204.
 async fn remove(
     State(state): State<AppState>,
-    Path(task_id): Path<String>,
+    TaskIdParam(task_id): TaskIdParam,
 ) -> ApiResult<StatusCode> {
     let removed = state
         .queue

@@ -6,6 +6,7 @@ mod download;
 mod health;
 mod openapi;
 mod ops;
+mod params;
 mod sessions;
 mod web;
 

@@ -5,7 +5,7 @@ use std::{convert::Infallible, net::SocketAddr};
 use axum::{
     Extension, Json, Router,
     extract::{
-        ConnectInfo, Multipart, Path, Query, State, multipart::MultipartRejection,
+        ConnectInfo, Multipart, Query, State, multipart::MultipartRejection,
         rejection::QueryRejection,
     },
     http::{HeaderMap, Method, StatusCode},
@@ -22,11 +22,11 @@ use serde::Serialize;
 use crate::{
     access::Submitter,
     error::{ApiError, ApiResult},
-    routes::{attachment, export_attachment},
+    routes::{attachment, export_attachment, params::SessionIdParam},
     service::{
         events::{STREAM_KEEP_ALIVE, acquire_slot, follow},
         exports, results,
-        sessions::{self as svc, RowsFilter, parse_id},
+        sessions::{self as svc, RowsFilter},
         upload,
         views::SessionView,
     },
@@ -90,9 +90,9 @@ async fn create(
 async fn show(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
+    SessionIdParam(id): SessionIdParam,
 ) -> ApiResult<Json<SessionView>> {
-    let session = svc::touch(&state, &who, parse_id(&id)?).await?;
+    let session = svc::touch(&state, &who, id).await?;
     Ok(Json(view(&state, &session)))
 }
 
@@ -106,10 +106,9 @@ struct ProcessQuery {
 async fn process(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
+    SessionIdParam(id): SessionIdParam,
     query: Result<Query<ProcessQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let id = parse_id(&id)?;
     let Query(query) = query.map_err(|_| ApiError::InvalidDetails)?;
     let session = svc::process(&state, &who, id, query.details).await?;
     Ok((StatusCode::ACCEPTED, Json(view(&state, &session))).into_response())
@@ -125,10 +124,9 @@ struct DownloadQuery {
 async fn download(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
+    SessionIdParam(id): SessionIdParam,
     query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let id = parse_id(&id)?;
     let Query(query) = query.map_err(|_| ApiError::InvalidRows)?;
     let Some(format) = query.format else {
         let rows = query.rows.unwrap_or_default();
@@ -147,9 +145,9 @@ async fn download(
 async fn remove(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
+    SessionIdParam(id): SessionIdParam,
 ) -> ApiResult<StatusCode> {
-    svc::delete(&state, &who, parse_id(&id)?).await?;
+    svc::delete(&state, &who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -164,11 +162,10 @@ async fn events(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    Path(id): Path<String>,
+    SessionIdParam(id): SessionIdParam,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let id = parse_id(&id)?;
     let slot = acquire_slot(&state, peer.map(|Extension(ConnectInfo(a))| a), &headers)?;
     svc::touch(&state, &who, id).await?;
     let after = headers
@@ -198,10 +195,9 @@ const MAX_PAGE: usize = 1000;
 async fn rows(
     State(state): State<AppState>,
     Extension(who): Extension<Submitter>,
-    Path(id): Path<String>,
+    SessionIdParam(id): SessionIdParam,
     query: Result<Query<RowsQuery>, QueryRejection>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let id = parse_id(&id)?;
     let Query(q) = query.map_err(|_| ApiError::InvalidRowsQuery)?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
     let session = svc::touch(&state, &who, id).await?;
