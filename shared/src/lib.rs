@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod cache;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;

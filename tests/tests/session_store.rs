@@ -1,8 +1,9 @@
 //! One conformance suite, run against both session stores.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use maplink::{
+    clock::Clock,
     domain::{Counts, FileFormat, Session, SessionId, SessionStatus},
     session::{
         Delivery, RedisSessionStore, SessionStore, SqliteSessionStore, StartRun, Update,
@@ -16,32 +17,42 @@ struct Subject {
     store: Arc<dyn SessionStore>,
     /// A second, independent handle on the same data (another "process").
     other: Arc<dyn SessionStore>,
+    /// The clock both handles read, which a test may move ahead.
+    clock: Clock,
     _keep: Box<dyn std::any::Any>,
 }
 
 async fn sqlite() -> Subject {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("maplink.db");
-    let a = SqliteSessionStore::open(open_pool(&path).await.unwrap())
-        .await
-        .unwrap();
-    let b = SqliteSessionStore::open(open_pool(&path).await.unwrap())
-        .await
-        .unwrap();
+    let clock = Clock::adjustable();
+    let open = || async {
+        SqliteSessionStore::open(open_pool(&path).await.unwrap())
+            .await
+            .unwrap()
+            .with_clock(clock.clone())
+    };
     Subject {
-        store: Arc::new(a),
-        other: Arc::new(b),
+        store: Arc::new(open().await),
+        other: Arc::new(open().await),
+        clock,
         _keep: Box::new(dir),
     }
 }
 
 async fn redis() -> Subject {
     let server = RedisServer::start();
-    let a = RedisSessionStore::connect(&server.url()).await.unwrap();
-    let b = RedisSessionStore::connect(&server.url()).await.unwrap();
+    let clock = Clock::adjustable();
+    let open = || async {
+        RedisSessionStore::connect(&server.url())
+            .await
+            .unwrap()
+            .with_clock(clock.clone())
+    };
     Subject {
-        store: Arc::new(a),
-        other: Arc::new(b),
+        store: Arc::new(open().await),
+        other: Arc::new(open().await),
+        clock,
         _keep: Box::new(server),
     }
 }
@@ -73,6 +84,7 @@ conformance!(
     only_the_latest_delivery_of_a_run_changes_the_session,
     delete_removes_the_record,
     expiry_is_strictly_after_the_ttl,
+    a_session_expires_when_the_clock_passes_its_ttl,
     claim_takes_only_expired_sessions_and_leaves_tombstones,
     concurrent_claims_never_take_a_session_twice,
     claimed_sessions_cannot_be_touched_back,
@@ -321,6 +333,34 @@ async fn expiry_is_strictly_after_the_ttl(s: Subject) {
     s.store.create(&expired).await.unwrap();
     s.store.create(&fresh).await.unwrap();
     assert_eq!(s.store.list_expired(ttl).await.unwrap(), vec![expired.id]);
+}
+
+/// Two hours pass on the store's clock, not on the wall clock: what a sweep sees then,
+/// and a touch that brings a session back to the clock's present.
+async fn a_session_expires_when_the_clock_passes_its_ttl(s: Subject) {
+    const TTL_MS: i64 = 2 * 3600 * 1000;
+    let idle = session();
+    let touched = session();
+    s.store.create(&idle).await.unwrap();
+    s.store.create(&touched).await.unwrap();
+    assert!(s.store.list_expired(TTL_MS).await.unwrap().is_empty());
+
+    s.clock
+        .advance(Duration::from_millis(TTL_MS as u64 - 60_000));
+    let seen = s.other.touch(touched.id).await.unwrap().unwrap();
+    assert!(seen.last_seen_at_ms >= touched.last_seen_at_ms + TTL_MS - 60_000);
+    assert!(s.store.list_expired(TTL_MS).await.unwrap().is_empty());
+
+    s.clock.advance(Duration::from_secs(61));
+    assert_eq!(s.store.list_expired(TTL_MS).await.unwrap(), vec![idle.id]);
+    let claimed = s.other.claim_expired(TTL_MS, 10, 60_000).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(
+        claimed[0].idle_ms() > TTL_MS,
+        "idle {}",
+        claimed[0].idle_ms()
+    );
+    assert!(s.store.get(touched.id).await.unwrap().is_some());
 }
 
 async fn claim_takes_only_expired_sessions_and_leaves_tombstones(s: Subject) {

@@ -17,7 +17,8 @@ use redis::{
 use super::{Census, Delivery, ExpiredSession, SessionStore, StartRun, Update, UpdateOutcome};
 use crate::{
     Error, Result,
-    domain::{Counts, Session, SessionId, Tombstone, now_ms},
+    clock::Clock,
+    domain::{Counts, Session, SessionId, Tombstone},
 };
 
 const INDEX: &str = "{maplink}:sessions:last_seen";
@@ -121,13 +122,17 @@ return out
     )
 });
 
-/// The `UPDATE` script call for `update`.
-fn update_invocation(id: SessionId, update: &Update) -> redis::ScriptInvocation<'static> {
+/// The `UPDATE` script call for `update`, at `now_ms`.
+fn update_invocation(
+    id: SessionId,
+    update: &Update,
+    now_ms: i64,
+) -> redis::ScriptInvocation<'static> {
     let mut inv = UPDATE.prepare_invoke();
     inv.key(session_key(id))
         .key(INDEX)
         .arg(id.to_string())
-        .arg(now_ms())
+        .arg(now_ms)
         .arg(update.only_run.map(|r| r.to_string()).unwrap_or_default())
         .arg(if matches!(update.error, Some(None)) {
             "1"
@@ -215,17 +220,26 @@ pub async fn connect_fail_fast(url: &str, timeout: Duration) -> Result<Connectio
 #[derive(Clone)]
 pub struct RedisSessionStore {
     conn: ConnectionManager,
+    clock: Clock,
 }
 
 impl RedisSessionStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let client = redis::Client::open(url)?;
         let conn = client.get_connection_manager().await?;
-        Ok(Self { conn })
+        Ok(Self::from_connection(conn))
     }
 
     pub fn from_connection(conn: ConnectionManager) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            clock: Clock::system(),
+        }
+    }
+
+    /// The same store reading `clock` for "now" (tests move it to pass a TTL).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// Sends a request whose repetition is harmless; if it failed because the
@@ -359,7 +373,7 @@ impl SessionStore for RedisSessionStore {
                     .key(session_key(id))
                     .key(INDEX)
                     .arg(id.to_string())
-                    .arg(now_ms())
+                    .arg(self.clock.now_ms())
                     .invoke_async(&mut conn)
                     .await
             })
@@ -381,7 +395,7 @@ impl SessionStore for RedisSessionStore {
             .key(session_key(id))
             .key(INDEX)
             .arg(id.to_string())
-            .arg(now_ms())
+            .arg(self.clock.now_ms())
             .arg(job_id)
             .arg(replacing.unwrap_or_default())
             .invoke_async(&mut conn)
@@ -403,9 +417,12 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn update(&self, id: SessionId, update: &Update) -> Result<UpdateOutcome> {
+        let now = self.clock.now_ms();
         let code: i64 = self
             .idempotent(|mut conn| async move {
-                update_invocation(id, update).invoke_async(&mut conn).await
+                update_invocation(id, update, now)
+                    .invoke_async(&mut conn)
+                    .await
             })
             .await?;
         Ok(match code {
@@ -430,7 +447,7 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn list_expired(&self, ttl_ms: i64) -> Result<Vec<SessionId>> {
-        let cutoff = now_ms() - ttl_ms;
+        let cutoff = self.clock.now_ms() - ttl_ms;
         let ids: Vec<String> = self
             .idempotent(|mut conn| async move {
                 conn.zrangebyscore(INDEX, "-inf", format!("({cutoff}"))
@@ -446,7 +463,7 @@ impl SessionStore for RedisSessionStore {
         limit: usize,
         tombstone_ttl_ms: i64,
     ) -> Result<Vec<ExpiredSession>> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         // A retry after a lost reply can only miss sessions the first call deleted;
         // their files are then left to the orphan sweep.
         let hashes: Vec<redis::Value> = self
@@ -501,7 +518,7 @@ impl SessionStore for RedisSessionStore {
     }
 
     async fn queued_idle(&self, idle_ms: i64, limit: usize) -> Result<Vec<(SessionId, String)>> {
-        let cutoff = now_ms() - idle_ms;
+        let cutoff = self.clock.now_ms() - idle_ms;
         let flat: Vec<String> = self
             .idempotent(|mut conn| async move {
                 QUEUED_IDLE

@@ -18,7 +18,8 @@ use sqlx::{
 use super::{Census, Delivery, ExpiredSession, SessionStore, StartRun, Update, UpdateOutcome};
 use crate::{
     Error, Result,
-    domain::{Counts, Session, SessionId, Tombstone, now_ms},
+    clock::Clock,
+    domain::{Counts, Session, SessionId, Tombstone},
 };
 
 const SCHEMA: &str = r#"
@@ -76,6 +77,7 @@ pub async fn open_pool(path: &Path) -> Result<SqlitePool> {
 #[derive(Clone)]
 pub struct SqliteSessionStore {
     pool: SqlitePool,
+    clock: Clock,
 }
 
 impl SqliteSessionStore {
@@ -93,7 +95,15 @@ impl SqliteSessionStore {
                 .execute(&pool)
                 .await?;
         }
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            clock: Clock::system(),
+        })
+    }
+
+    /// The same store reading `clock` for "now" (tests move it to pass a TTL).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 }
 
@@ -174,7 +184,7 @@ impl SessionStore for SqliteSessionStore {
 
     async fn touch(&self, id: SessionId) -> Result<Option<Session>> {
         let row = sqlx::query("UPDATE sessions SET last_seen_at_ms = ? WHERE id = ? RETURNING *")
-            .bind(now_ms())
+            .bind(self.clock.now_ms())
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -195,7 +205,7 @@ impl SessionStore for SqliteSessionStore {
              RETURNING *",
         )
         .bind(job_id)
-        .bind(now_ms())
+        .bind(self.clock.now_ms())
         .bind(id.to_string())
         // NULL never equals a job id: without `replacing`, queued sessions stay busy.
         .bind(replacing)
@@ -238,7 +248,7 @@ impl SessionStore for SqliteSessionStore {
             None => {}
         }
         // Only fixed fragments are concatenated; every value is bound.
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_ms());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(self.clock.now_ms());
         if let Some(s) = u.status {
             q = q.bind(s.as_str());
         }
@@ -285,7 +295,7 @@ impl SessionStore for SqliteSessionStore {
         let rows = sqlx::query(
             "SELECT id FROM sessions WHERE last_seen_at_ms < ? ORDER BY last_seen_at_ms",
         )
-        .bind(now_ms() - ttl_ms)
+        .bind(self.clock.now_ms() - ttl_ms)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
@@ -300,7 +310,7 @@ impl SessionStore for SqliteSessionStore {
         limit: usize,
         tombstone_ttl_ms: i64,
     ) -> Result<Vec<ExpiredSession>> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut tx = self.pool.begin().await?;
         // One statement: the expiry check and the delete happen under one write lock.
         let rows = sqlx::query(
@@ -350,7 +360,7 @@ impl SessionStore for SqliteSessionStore {
             "SELECT expired_at_ms, idle_ms, status FROM session_tombstones WHERE id = ? AND forget_at_ms >= ?",
         )
         .bind(id.to_string())
-        .bind(now_ms())
+        .bind(self.clock.now_ms())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
@@ -367,7 +377,7 @@ impl SessionStore for SqliteSessionStore {
             "SELECT id, job_id FROM sessions WHERE status = 'queued' AND job_id IS NOT NULL AND last_seen_at_ms < ?
              ORDER BY last_seen_at_ms LIMIT ?",
         )
-        .bind(now_ms() - idle_ms)
+        .bind(self.clock.now_ms() - idle_ms)
         .bind(i64::try_from(limit.max(1)).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
