@@ -121,6 +121,27 @@ async fn process_through_the_page(browser: &Browser, base: &str, name: &str, byt
         .await;
 }
 
+/// The worked example uploaded and processed through the page.
+async fn process_worked_example(browser: &Browser, base: &str) {
+    process_through_the_page(browser, base, "stores.xlsx", &sheets::seed_example_xlsx()).await;
+}
+
+/// Waits for the worked example's 26 markers and checks that they lie around South
+/// Africa and that the view shows every one of them.
+async fn wait_for_the_worked_example(browser: &Browser) {
+    wait_for_markers(browser, LOCATED).await;
+    let b = marker_bounds(browser).await;
+    assert_eq!(b["n"], LOCATED, "{b}");
+    let (south, north) = (b["south"].as_f64().unwrap(), b["north"].as_f64().unwrap());
+    let (west, east) = (b["west"].as_f64().unwrap(), b["east"].as_f64().unwrap());
+    assert!(
+        south >= -35.0 && north <= -22.0,
+        "latitudes {south} … {north}"
+    );
+    assert!(west >= 16.0 && east <= 33.0, "longitudes {west} … {east}");
+    assert_eq!(b["all_in_view"], true, "the view fits every point: {b}");
+}
+
 /// Waits until the map holds `n` markers.
 async fn wait_for_markers(browser: &Browser, n: u64) {
     browser
@@ -193,25 +214,8 @@ async fn after_a_run_the_map_shows_each_located_row_over_country_outlines_when_t
     );
     let browser = Browser::start().await;
 
-    process_through_the_page(
-        &browser,
-        &app.url(""),
-        "stores.xlsx",
-        &sheets::seed_example_xlsx(),
-    )
-    .await;
-
-    wait_for_markers(&browser, LOCATED).await;
-    let b = marker_bounds(&browser).await;
-    assert_eq!(b["n"], LOCATED, "{b}");
-    let (south, north) = (b["south"].as_f64().unwrap(), b["north"].as_f64().unwrap());
-    let (west, east) = (b["west"].as_f64().unwrap(), b["east"].as_f64().unwrap());
-    assert!(
-        south >= -35.0 && north <= -22.0,
-        "latitudes {south} … {north}"
-    );
-    assert!(west >= 16.0 && east <= 33.0, "longitudes {west} … {east}");
-    assert_eq!(b["all_in_view"], true, "the view fits every point: {b}");
+    process_worked_example(&browser, &app.url("")).await;
+    wait_for_the_worked_example(&browser).await;
     // The tiles cannot load; the outlines are drawn instead of a grey box.
     browser
         .wait_for(
@@ -314,7 +318,7 @@ async fn with_an_empty_tile_url_the_map_draws_outlines_and_asks_for_no_tiles() {
 
     let browser = Browser::start().await;
     open_session(&browser, &base, &id).await;
-    wait_for_markers(&browser, LOCATED).await;
+    wait_for_the_worked_example(&browser).await;
     assert!(wait_for_outlines(&browser).await > 1000);
     let images = browser
         .script(
@@ -470,21 +474,14 @@ async fn a_clicked_marker_selects_its_table_row_and_a_clicked_row_opens_its_popu
 async fn a_reload_of_a_finished_session_shows_the_map_again() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.map_tile_url = String::new()).await;
     let browser = Browser::start().await;
-    process_through_the_page(
-        &browser,
-        &app.url(""),
-        "stores.xlsx",
-        &sheets::seed_example_xlsx(),
-    )
-    .await;
+    process_worked_example(&browser, &app.url("")).await;
     wait_for_markers(&browser, LOCATED).await;
 
     browser.goto(&app.url("/")).await;
     browser
         .wait_for("!document.getElementById('results').hidden", WAIT)
         .await;
-    wait_for_markers(&browser, LOCATED).await;
-    assert_eq!(marker_bounds(&browser).await["all_in_view"], true);
+    wait_for_the_worked_example(&browser).await;
     assert!(wait_for_outlines(&browser).await > 1000);
     screenshot_map(&browser, "web-map-after-reload.png").await;
     app.stop().await;
@@ -714,13 +711,7 @@ async fn the_map_data_buttons_save_the_located_rows_as_geojson_kml_and_gpx() {
 
     let app = TestApp::spawn(Backend::Sqlite).await;
     let browser = Browser::start().await;
-    process_through_the_page(
-        &browser,
-        &app.url(""),
-        "stores.xlsx",
-        &sheets::seed_example_xlsx(),
-    )
-    .await;
+    process_worked_example(&browser, &app.url("")).await;
     let expected: Vec<(f64, f64)> = sheets::seed_expected()
         .into_iter()
         .filter_map(|e| Some((e.lng?, e.lat?)))
@@ -761,13 +752,7 @@ async fn the_map_data_buttons_save_the_located_rows_as_geojson_kml_and_gpx() {
 async fn a_run_with_more_points_than_the_map_draws_points_to_the_geojson_instead() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.map_max_points = 25).await;
     let browser = Browser::start().await;
-    process_through_the_page(
-        &browser,
-        &app.url(""),
-        "stores.xlsx",
-        &sheets::seed_example_xlsx(),
-    )
-    .await;
+    process_worked_example(&browser, &app.url("")).await;
     browser
         .wait_for(
             "document.getElementById('map-note').textContent.includes('more than the 25')",
