@@ -6,7 +6,7 @@
 //! With no Redis configured the process is the whole service (embedded mode): the same
 //! worker runtime as `maplink-worker` runs in-process on the same SQLite file.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use maplink::{
@@ -95,7 +95,7 @@ impl Application {
             self.state.sessions.clone(),
             self.state.queue.clone(),
             self.state.ops.clone(),
-            Duration::from_secs(self.state.settings.queue_heartbeat_secs),
+            self.state.settings.queue().heartbeat,
             self.state.metrics.clone(),
             shutdown.clone(),
         );
@@ -107,7 +107,7 @@ impl Application {
             streams.close_all();
         });
         let server_stop = shutdown.clone();
-        let header_timeout = Duration::from_secs(self.state.settings.request_header_timeout_secs);
+        let header_timeout = self.state.settings.limits().header_timeout;
         let server = async move {
             crate::server::serve(self.listener, app, header_timeout, server_stop).await;
             Ok::<(), anyhow::Error>(())

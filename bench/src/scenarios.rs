@@ -24,7 +24,7 @@ use crate::rss;
 pub fn options(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> anyhow::Result<Options> {
     Ok(Options {
         resolver: Arc::new(Resolver::new(settings, cache).map_err(anyhow::Error::msg)?),
-        concurrency: settings.resolve_concurrency,
+        concurrency: settings.resolve().concurrency,
         row_delay: Duration::ZERO,
         limits: settings.sheet_limits(),
         details: false,

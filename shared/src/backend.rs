@@ -80,7 +80,7 @@ impl Backend {
         match &settings.redis_url {
             Some(url) => {
                 let connected = match reconnect {
-                    Reconnect::FailFast => connect_fail_fast(url, settings.redis_timeout()).await,
+                    Reconnect::FailFast => connect_fail_fast(url, settings.stores().redis_timeout).await,
                     Reconnect::WithBackoff => connect_with_backoff(url).await,
                 };
                 let conn = connected.map_err(|source| OpenError::Redis {

@@ -116,11 +116,11 @@ async fn a_killed_workers_job_runs_elsewhere_within_ten_seconds() {
     .await;
     let recovery = killed.elapsed();
     eprintln!("kill -9 recovery: job running elsewhere {recovery:?} after the kill");
-    let bound = defaults.queue_lease() + Duration::from_secs(defaults.queue_heartbeat_secs);
+    let bound = defaults.queue().lease + defaults.queue().heartbeat;
     assert!(
         recovery <= bound && recovery <= Duration::from_secs(10),
         "took {recovery:?} (lease {:?})",
-        defaults.queue_lease()
+        defaults.queue().lease
     );
     let done = app
         .wait_for_status(&id, "completed", Duration::from_secs(30))

@@ -6,7 +6,7 @@
 //! A worker process needs Redis: without it, the API is the whole service and runs
 //! the same runtime in-process on its SQLite file.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
 use maplink::{
@@ -104,7 +104,7 @@ impl Application {
             self.state.sessions.clone(),
             self.queue.clone(),
             self.state.ops.clone(),
-            Duration::from_secs(settings.queue_heartbeat_secs),
+            settings.queue().heartbeat,
             self.metrics.clone(),
             shutdown.clone(),
         );

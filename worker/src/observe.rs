@@ -108,7 +108,7 @@ pub fn spawn_presence(state: WorkerState, shutdown: Shutdown) {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     tokio::spawn(async move {
         let mut tick =
-            tokio::time::interval(Duration::from_secs(state.settings.queue_heartbeat_secs));
+            tokio::time::interval(state.settings.queue().heartbeat);
         loop {
             tokio::select! {
                 _ = shutdown.clone().wait() => return,

@@ -99,8 +99,8 @@ async fn run_convert(
     let store = backend.store();
     let config = QueueBackend::source_config(&state.settings);
     let name = state.process_name.to_string();
-    let concurrency = state.settings.worker_concurrency;
-    let grace = Duration::from_secs(state.settings.shutdown_timeout_secs);
+    let concurrency = state.settings.queue().concurrency;
+    let grace = state.settings.queue().shutdown_timeout;
     let stop_reading = shutdown.clone();
     let worker_state = state.clone();
     let monitor = Monitor::new().register(move |_restarts| {
@@ -185,7 +185,7 @@ async fn convert_task(
     task_id: TaskId,
     queued: Data<Delivery>,
 ) -> Result<(), BoxDynError> {
-    let max = state.settings.job_max_attempts as usize;
+    let max = state.settings.queue().max_attempts as usize;
     let budget = Budget::of(&attempt, max);
     let current = attempt.current();
     // The session's delivery fence counts hand-backs too; the attempts cap does not.

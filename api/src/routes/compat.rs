@@ -121,7 +121,7 @@ async fn upload(
         "preview_columns": uploaded.preview.columns,
         "total_rows": s.total_rows,
         "map_column": s.map_column,
-        "expires_at": crate::service::views::rfc3339(s.expires_at_ms(state.settings.session_ttl_ms())),
+        "expires_at": crate::service::views::rfc3339(s.expires_at_ms(state.settings.sessions().ttl)),
     })))
 }
 

@@ -36,7 +36,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .settings
         .redis_url
         .is_some()
-        .then(|| state.settings.redis_timeout());
+        .then(|| state.settings.stores().redis_timeout);
     let (sessions, queue, files) = tokio::join!(
         check("sessions", redis_budget, async {
             state.sessions.ping().await.map_err(|e| e.to_string())

@@ -74,7 +74,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
     let census = state.sessions.census().await;
     let store_ms = started.elapsed().as_secs_f64() * 1000.0;
     let heartbeat_ms =
-        i64::try_from(state.settings.queue_heartbeat_secs * 1000).unwrap_or(i64::MAX);
+        i64::try_from(state.settings.queue().heartbeat.as_millis()).unwrap_or(i64::MAX);
     let live_cutoff = now - maplink_worker::observe::LIVE_AFTER_BEATS * heartbeat_ms;
     let queue = state.queue.depth().await;
     let workers = state.ops.workers().await.unwrap_or_default();
@@ -111,7 +111,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
             }),
             Err(_) => Value::Null,
         },
-        "ttl_minutes": state.settings.session_ttl_secs as f64 / 60.0,
+        "ttl_minutes": state.settings.sessions().ttl.as_secs_f64() / 60.0,
         "throughput": throughput,
         "cleanups": cleanups.iter().map(|c| json!({
             "ran_at": rfc3339(c.ran_at_ms), "runner": c.runner,

@@ -66,7 +66,7 @@ struct Created {
 }
 
 fn view(state: &AppState, s: &maplink::domain::Session) -> SessionView {
-    SessionView::new(s, state.settings.session_ttl_ms())
+    SessionView::new(s, state.settings.sessions().ttl)
 }
 
 pub(crate) fn multipart_or_415(m: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {

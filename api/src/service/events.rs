@@ -72,7 +72,7 @@ pub fn follow(
         /// Held for as long as the stream lives; dropping it frees the slot.
         slot: StreamSlot,
     }
-    let max = Duration::from_secs(state.settings.event_stream_max_secs);
+    let max = state.settings.limits().event_stream_max;
     let cursor = Cursor {
         state,
         id,

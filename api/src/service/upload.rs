@@ -126,7 +126,7 @@ pub async fn upload(
     check_quotas(state, 0).await?;
     let id = SessionId::random();
     // A client that trickles its upload (slow loris) is cut off.
-    let body_timeout = std::time::Duration::from_secs(state.settings.request_body_timeout_secs);
+    let body_timeout = state.settings.limits().body_timeout;
     let received = tokio::time::timeout(body_timeout, receive(state, id, &mut multipart, limit))
         .await
         .map_err(|_| ApiError::RequestTimeout)??;

@@ -42,9 +42,9 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    pub fn new(s: &Session, ttl_ms: i64) -> Self {
+    pub fn new(s: &Session, ttl: std::time::Duration) -> Self {
         let now = now_ms();
-        let expires = s.expires_at_ms(ttl_ms);
+        let expires = s.expires_at_ms(ttl);
         let percent = if s.total_rows == 0 {
             if s.status == maplink::domain::SessionStatus::Completed {
                 100.0

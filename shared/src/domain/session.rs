@@ -170,8 +170,9 @@ impl Session {
     }
 
     /// When the session expires if nothing touches it again.
-    pub fn expires_at_ms(&self, ttl_ms: i64) -> i64 {
-        self.last_seen_at_ms + ttl_ms
+    pub fn expires_at_ms(&self, ttl: std::time::Duration) -> i64 {
+        self.last_seen_at_ms
+            .saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
     }
 
     pub fn age_ms(&self, now_ms: i64) -> i64 {

@@ -159,11 +159,7 @@ impl FileStore {
     /// environment, or the local filesystem under `data_dir`.
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Self> {
         match &settings.storage_url {
-            Some(url) => Self::open_url_retrying(
-                url,
-                &aws_env(),
-                Duration::from_secs(settings.storage_retry_secs),
-            ),
+            Some(url) => Self::open_url_retrying(url, &aws_env(), settings.stores().storage_retry),
             None => Self::open(&settings.data_dir),
         }
     }

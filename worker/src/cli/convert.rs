@@ -165,8 +165,8 @@ async fn convert(args: &ConvertArgs, config: Option<PathBuf>) -> Result<(), Stri
     });
     let opts = Options {
         resolver: Arc::new(Resolver::new(&settings, None)?),
-        concurrency: settings.resolve_concurrency,
-        row_delay: Duration::from_millis(settings.row_delay_ms),
+        concurrency: settings.resolve().concurrency,
+        row_delay: settings.queue().row_delay,
         limits: settings.sheet_limits(),
         details: args.details,
     };

@@ -22,9 +22,9 @@ const CLAIM_BATCH: usize = 200;
 /// Runs one sweep and returns what it removed (also appended to the history when
 /// anything was removed).
 pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
-    let ttl_ms = state.settings.session_ttl_ms();
-    let tombstone_ms =
-        i64::try_from(state.settings.tombstone_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let rules = state.settings.sessions();
+    let ttl_ms = millis(rules.ttl);
+    let tombstone_ms = millis(rules.tombstone_ttl);
     keep_waiting_sessions(state, ttl_ms).await;
     let mut report = CleanupReport {
         ran_at_ms: now_ms(),
@@ -108,7 +108,7 @@ async fn keep_waiting_sessions(state: &WorkerState, ttl_ms: i64) {
 async fn sweep_orphans(state: &WorkerState) -> Result<(), Error> {
     let listed = state.files.list_sessions().await?;
     let now = SystemTime::now();
-    let cutoff = now - Duration::from_secs(state.settings.session_ttl_secs);
+    let cutoff = now - state.settings.sessions().ttl;
     for (id, modified) in listed {
         if modified < cutoff && state.sessions.get(id).await?.is_none() {
             state.files.remove_session(id).await?;
@@ -117,6 +117,11 @@ async fn sweep_orphans(state: &WorkerState) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// A period in milliseconds, as the stores compare timestamps.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The tick a moment falls in, for a schedule every `interval`.
@@ -128,7 +133,7 @@ pub fn tick_of(now_ms: i64, interval: Duration) -> i64 {
 /// across all of them: each process asks the store to claim the tick, and only the one
 /// that gets it sweeps. Ends when `shutdown` resolves.
 pub async fn schedule(state: WorkerState, shutdown: impl std::future::Future<Output = ()>) {
-    let interval = state.settings.cleanup_interval();
+    let interval = state.settings.sessions().cleanup_interval;
     let interval_ms = interval.as_millis().max(1) as i64;
     tokio::pin!(shutdown);
     loop {

@@ -13,7 +13,7 @@
 //! status get ahead of the log. Terminal events carry the run number, so the ending of
 //! a run that turns out stale at the final update is told apart from the current run's.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use serde_json::json;
 
@@ -104,7 +104,7 @@ pub async fn run(state: &WorkerState, job: &ConvertJob, delivery: u32) -> Result
         state.sessions.clone(),
         id,
         (job.run, delivery),
-        state.settings.heartbeat_interval(),
+        state.settings.sessions().heartbeat_interval,
         signals.clone(),
     );
     let result = convert_files(state, id, session.format, job.details, &signals).await;
@@ -285,8 +285,8 @@ async fn convert_files(
         .to_vec();
     let opts = pipeline::Options {
         resolver: state.resolver.clone(),
-        concurrency: state.settings.resolve_concurrency,
-        row_delay: Duration::from_millis(state.settings.row_delay_ms),
+        concurrency: state.settings.resolve().concurrency,
+        row_delay: state.settings.queue().row_delay,
         limits: state.settings.sheet_limits(),
         details,
     };

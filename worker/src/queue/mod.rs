@@ -61,7 +61,7 @@ impl QueueBackend {
     }
 
     async fn sqlite(pool: SqlitePool, settings: &Settings) -> Result<Self, QueueError> {
-        let queue = SqliteQueue::open(pool, CONVERT_QUEUE, settings.queue_lease()).await?;
+        let queue = SqliteQueue::open(pool, CONVERT_QUEUE, settings.queue().lease).await?;
         Ok(Self::Sqlite(queue))
     }
 
@@ -75,11 +75,12 @@ impl QueueBackend {
 
     /// How workers of this process take jobs, from the settings.
     pub fn source_config(settings: &Settings) -> SourceConfig {
+        let queue = settings.queue();
         SourceConfig {
-            concurrency: settings.worker_concurrency.max(1),
+            concurrency: queue.concurrency,
             timing: Timing {
-                lease: settings.queue_lease(),
-                renew_every: Duration::from_secs(settings.queue_heartbeat_secs),
+                lease: queue.lease,
+                renew_every: queue.heartbeat,
                 retention: retention(settings),
             },
             retry_base: Duration::from_secs(1),
@@ -112,9 +113,10 @@ impl QueueBackend {
 
 /// What the queue keeps of finished work, from the settings.
 pub fn retention(settings: &Settings) -> Retention {
+    let queue = settings.queue();
     Retention {
-        keep_done: Duration::from_secs(settings.queue_keep_done_secs),
-        keep_done_count: settings.queue_keep_done_count,
-        keep_dead_count: settings.queue_keep_dead_count,
+        keep_done: queue.keep_done,
+        keep_done_count: queue.keep_done_count,
+        keep_dead_count: queue.keep_dead_count,
     }
 }

@@ -141,10 +141,11 @@ impl Geocoder {
                  its usage policy asks for one and it may block these requests"
             );
         }
-        let mut allowed = settings.resolve_allowed_hosts.clone();
+        let r = settings.resolve();
+        let mut allowed = r.allowed_hosts.to_vec();
         allowed.push(host);
-        let policy = Policy::new(&allowed, &settings.resolve_private_hosts);
-        let timeout = Duration::from_millis(settings.resolve_timeout_ms);
+        let policy = Policy::new(&allowed, r.private_hosts);
+        let timeout = r.timeout;
         let client = guarded_client(&policy, timeout, settings.geocode_user_agent.trim())?;
         let codes: Vec<String> = settings
             .geocode_countrycodes
@@ -154,20 +155,13 @@ impl Geocoder {
         Ok(Some(Self {
             base,
             countrycodes: (!codes.is_empty()).then(|| codes.join(",")),
-            fetcher: Fetcher::new(
-                client,
-                policy,
-                0,
-                settings.resolve_max_body_bytes,
-                timeout,
-                settings.resolve_per_host,
-            ),
+            fetcher: Fetcher::new(client, policy, 0, r.max_body_bytes, timeout, r.per_host),
             limit: RateLimit::per_second(settings.geocode_rate_per_sec),
             cache,
-            attempts: settings.resolve_attempts.max(1),
-            backoff: Duration::from_millis(settings.resolve_backoff_ms),
-            ttl_ms: super::secs_to_ms(settings.link_cache_ttl_secs),
-            negative_ttl_ms: super::secs_to_ms(settings.link_cache_negative_ttl_secs),
+            attempts: r.attempts.max(1),
+            backoff: r.backoff,
+            ttl_ms: super::millis(r.cache_ttl),
+            negative_ttl_ms: super::millis(r.cache_negative_ttl),
             stats,
         }))
     }

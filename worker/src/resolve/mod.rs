@@ -128,8 +128,9 @@ pub fn install_crypto_provider() {
 impl Resolver {
     pub fn new(settings: &Settings, cache: Option<Arc<dyn LinkCache>>) -> Result<Self, String> {
         install_crypto_provider();
-        let timeout = Duration::from_millis(settings.resolve_timeout_ms);
-        let mut allowed = settings.resolve_allowed_hosts.clone();
+        let r = settings.resolve();
+        let timeout = r.timeout;
+        let mut allowed = r.allowed_hosts.to_vec();
         let places = match &settings.places_api_key {
             Some(key) => {
                 let base = Url::parse(&format!(
@@ -146,7 +147,7 @@ impl Resolver {
             }
             None => None,
         };
-        let policy = Policy::new(&allowed, &settings.resolve_private_hosts);
+        let policy = Policy::new(&allowed, r.private_hosts);
         let client = guarded_client(
             &policy,
             timeout,
@@ -158,17 +159,17 @@ impl Resolver {
             fetcher: Fetcher::new(
                 client,
                 policy,
-                settings.resolve_max_redirects,
-                settings.resolve_max_body_bytes,
+                r.max_redirects,
+                r.max_body_bytes,
                 timeout,
-                settings.resolve_per_host,
+                r.per_host,
             ),
             places,
             cache,
-            attempts: settings.resolve_attempts.max(1),
-            backoff: Duration::from_millis(settings.resolve_backoff_ms),
-            ttl_ms: secs_to_ms(settings.link_cache_ttl_secs),
-            negative_ttl_ms: secs_to_ms(settings.link_cache_negative_ttl_secs),
+            attempts: r.attempts.max(1),
+            backoff: r.backoff,
+            ttl_ms: millis(r.cache_ttl),
+            negative_ttl_ms: millis(r.cache_negative_ttl),
             geocoder,
             stats,
         })
@@ -431,6 +432,7 @@ fn refused(reason: Reason) -> Resolution {
     }
 }
 
-fn secs_to_ms(secs: u64) -> i64 {
-    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+/// A period in milliseconds, as the link cache keeps its expiry times.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
