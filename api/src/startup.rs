@@ -11,6 +11,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use maplink::{
     backend::{Backend, Reconnect},
+    clock::Clock,
     config::Settings,
     files::FileStore,
     shutdown::Shutdown,
@@ -35,6 +36,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// [`build`](Self::build) with the clock the session rules read (tests move it).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         // The object store's HTTP client (S3) needs the TLS crypto provider.
         maplink_worker::resolve::install_crypto_provider();
@@ -51,13 +57,14 @@ impl Application {
             settings.sheet_work_queue,
         ));
         let state = AppState {
-            sessions: backend.sessions().await?,
+            sessions: backend.sessions(&clock).await?,
             events: backend.events().await?,
             ops: backend.ops().await?,
             files,
             producer: queue.producer(),
             queue,
             settings,
+            clock,
             limiter: Arc::new(crate::limits::RateLimiter::for_backend(&backend)),
             metrics: maplink::metrics::install(),
             sheet_work,
@@ -121,6 +128,7 @@ impl Application {
             self.state.files.clone(),
             self.state.settings.clone(),
             names::process_name("api"),
+            self.state.clock.clone(),
         )
         .await
         .context("starting the in-process workers")?;

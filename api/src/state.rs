@@ -13,6 +13,8 @@ pub struct AppState {
     pub producer: Producer,
     pub queue: QueueBackend,
     pub settings: Arc<Settings>,
+    /// What the session rules take as "now" (the system clock but in tests).
+    pub clock: maplink::clock::Clock,
     pub limiter: Arc<crate::limits::RateLimiter>,
     pub ops: Arc<dyn maplink::ops::OpsStore>,
     pub metrics: maplink::metrics::PrometheusHandle,

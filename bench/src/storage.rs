@@ -31,7 +31,7 @@ use futures::TryStreamExt;
 use maplink::{
     backend::Reconnect,
     config::Settings,
-    domain::{FileFormat, Session, SessionId},
+    domain::{FileFormat, Session, SessionId, now_ms},
     files::{FileStore, SessionFile},
     jobs::ConvertJob,
     session::StartRun,
@@ -121,6 +121,7 @@ pub async fn storage(rows: usize) -> anyhow::Result<bool> {
             files,
             settings.clone(),
             "maplink-bench".to_owned(),
+            maplink::clock::Clock::system(),
         )
         .await?;
         stores.push(Store {
@@ -210,7 +211,7 @@ pub async fn storage(rows: usize) -> anyhow::Result<bool> {
 /// files are removed afterwards.
 async fn one_run(state: &WorkerState, input: &[u8], rows: usize) -> anyhow::Result<Run> {
     let files = &state.files;
-    let session = Session::new("bench.xlsx", FORMAT, "Maps link", rows as u64);
+    let session = Session::new("bench.xlsx", FORMAT, "Maps link", rows as u64, now_ms());
     let id = session.id;
     let body = input.to_vec();
     let started = Instant::now();

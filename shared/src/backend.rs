@@ -20,6 +20,7 @@ use sqlx::SqlitePool;
 use crate::{
     Error, Result,
     cache::{LinkCache, RedisLinkCache, SqliteLinkCache},
+    clock::Clock,
     config::Settings,
     events::{EventLog, RedisEventLog, SqliteEventLog},
     ops::{OpsStore, RedisOpsStore, SqliteOpsStore},
@@ -80,7 +81,9 @@ impl Backend {
         match &settings.redis_url {
             Some(url) => {
                 let connected = match reconnect {
-                    Reconnect::FailFast => connect_fail_fast(url, settings.stores().redis_timeout).await,
+                    Reconnect::FailFast => {
+                        connect_fail_fast(url, settings.stores().redis_timeout).await
+                    }
                     Reconnect::WithBackoff => connect_with_backoff(url).await,
                 };
                 let conn = connected.map_err(|source| OpenError::Redis {
@@ -107,10 +110,17 @@ impl Backend {
         matches!(self, Self::Sqlite { .. })
     }
 
-    pub async fn sessions(&self) -> Result<Arc<dyn SessionStore>> {
+    /// The session store, reading `clock` for "now" (the system clock in a service).
+    pub async fn sessions(&self, clock: &Clock) -> Result<Arc<dyn SessionStore>> {
         Ok(match self {
-            Self::Redis { conn, .. } => Arc::new(RedisSessionStore::from_connection(conn.clone())),
-            Self::Sqlite { pool } => Arc::new(SqliteSessionStore::open(pool.clone()).await?),
+            Self::Redis { conn, .. } => {
+                Arc::new(RedisSessionStore::from_connection(conn.clone()).with_clock(clock.clone()))
+            }
+            Self::Sqlite { pool } => Arc::new(
+                SqliteSessionStore::open(pool.clone())
+                    .await?
+                    .with_clock(clock.clone()),
+            ),
         })
     }
 
@@ -178,7 +188,7 @@ mod tests {
         };
         let backend = Backend::open(&settings, Reconnect::FailFast).await.unwrap();
         assert!(backend.is_embedded());
-        backend.sessions().await.unwrap();
+        backend.sessions(&Clock::system()).await.unwrap();
         backend.ops().await.unwrap();
         assert!(dir.path().join("data/maplink.db").is_file());
     }

@@ -5,6 +5,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use maplink::{
     backend::Reconnect,
+    clock::Clock,
     config::Settings,
     events::EventLog,
     files::FileStore,
@@ -28,6 +29,9 @@ pub enum Backend {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The clock the app, its workers and the handles below read: it runs with the
+    /// system clock until a test moves it ahead (a TTL passes without the wait).
+    pub clock: Clock,
     pub client: reqwest::Client,
     pub settings: Settings,
     pub files: FileStore,
@@ -158,7 +162,8 @@ impl TestApp {
         let mut settings = test_settings(data_dir.path());
         settings.redis_url = redis.as_ref().map(|r| r.url());
         tweak(&mut settings);
-        let app = Application::build(settings.clone())
+        let clock = Clock::adjustable();
+        let app = Application::build_with_clock(settings.clone(), clock.clone())
             .await
             .expect("build app");
         let addr = app.local_addr();
@@ -173,9 +178,10 @@ impl TestApp {
         })];
         if settings.redis_url.is_some() && redis_workers {
             // The worker binary's application, in-process.
-            let workers = maplink_worker::Application::build(settings.clone())
-                .await
-                .expect("build workers");
+            let workers =
+                maplink_worker::Application::build_with_clock(settings.clone(), clock.clone())
+                    .await
+                    .expect("build workers");
             tasks.push(tokio::spawn(async move {
                 workers
                     .run_until_stopped(shutdown)
@@ -186,6 +192,7 @@ impl TestApp {
         let files = FileStore::open(&settings.data_dir).expect("files");
         Self {
             addr,
+            clock,
             client: crate::http_client(),
             settings,
             files,
@@ -222,7 +229,7 @@ impl TestApp {
     pub async fn store(&self) -> Arc<dyn SessionStore> {
         self.backend()
             .await
-            .sessions()
+            .sessions(&self.clock)
             .await
             .expect("session store")
     }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use maplink::{
-    domain::{FileFormat, Session},
+    domain::{FileFormat, Session, now_ms},
     files::FileStore,
     metrics::ALL,
     session::{RedisSessionStore, SessionStore},
@@ -226,7 +226,7 @@ async fn the_ops_dashboard_shows_the_queue_workers_and_cleanups() {
     let app = TestApp::spawn_on(Some(redis.clone()), false, |_| {}).await;
     // An abandoned session from two minutes ago, for the cleanup to find.
     let store = RedisSessionStore::connect(&redis.url()).await.unwrap();
-    let mut old = Session::new("old.xlsx", FileFormat::Xlsx, "Maps", 1);
+    let mut old = Session::new("old.xlsx", FileFormat::Xlsx, "Maps", 1, now_ms());
     old.created_at_ms -= 180_000;
     old.last_seen_at_ms -= 120_000;
     FileStore::open(app.data_dir())

@@ -4,7 +4,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use maplink::{
-    domain::{FileFormat, Session, SessionId},
+    domain::{FileFormat, Session, SessionId, now_ms},
     files::{FileStore, SessionFile},
     ops::{OpsStore, RedisOpsStore},
     session::{RedisSessionStore, SessionStore},
@@ -115,7 +115,7 @@ async fn cleanup_in_several_worker_processes_removes_each_session_once() {
     let files = FileStore::open(data.path()).unwrap();
     let mut ids = HashSet::new();
     for _ in 0..SESSIONS {
-        let mut s = Session::new("old.xlsx", FileFormat::Xlsx, "Maps", 1);
+        let mut s = Session::new("old.xlsx", FileFormat::Xlsx, "Maps", 1, now_ms());
         s.last_seen_at_ms -= 10_000;
         s.created_at_ms -= 70_000;
         files

@@ -4,7 +4,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use maplink::{
     clock::Clock,
-    domain::{Counts, FileFormat, Session, SessionId, SessionStatus},
+    domain::{Counts, FileFormat, Session, SessionId, SessionStatus, now_ms},
     session::{
         Delivery, RedisSessionStore, SessionStore, SqliteSessionStore, StartRun, Update,
         UpdateOutcome, open_pool,
@@ -58,7 +58,13 @@ async fn redis() -> Subject {
 }
 
 fn session() -> Session {
-    Session::new("Stores 2024.xlsx", FileFormat::Xlsx, "Maps link", 30)
+    Session::new(
+        "Stores 2024.xlsx",
+        FileFormat::Xlsx,
+        "Maps link",
+        30,
+        now_ms(),
+    )
 }
 
 /// A session whose last sign of life was `idle_ms` ago.

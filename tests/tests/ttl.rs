@@ -12,14 +12,27 @@ fn short_ttl(s: &mut maplink::config::Settings) {
     s.heartbeat_interval_secs = 1;
 }
 
+/// The default two-hour TTL, swept every second: tests pass the TTL by moving the
+/// app's clock ahead, not by waiting.
+fn sweep_every_second(s: &mut maplink::config::Settings) {
+    s.cleanup_interval_secs = 1;
+}
+
 async fn idle_session_expires_with_its_files(backend: Backend) {
-    let app = TestApp::spawn_with(backend, short_ttl).await;
+    let app = TestApp::spawn_with(backend, sweep_every_second).await;
+    let ttl = app.settings.sessions().ttl;
+    assert_eq!(ttl, Duration::from_secs(7200));
     let store = app.store().await;
     let created = app.upload_ok("a.xlsx", sheets::seed_example_xlsx()).await;
     let id = created["session_id"].as_str().unwrap().to_owned();
     let sid: SessionId = id.parse().unwrap();
     assert!(app.files.session_dir(sid).exists());
 
+    // A minute short of the TTL the session stays.
+    app.clock.advance(ttl - Duration::from_secs(60));
+    let kept = store.get(sid).await.unwrap().expect("kept before its TTL");
+    assert_eq!(kept.status, SessionStatus::Uploaded);
+    app.clock.advance(Duration::from_secs(61));
     eventually(
         Duration::from_secs(8),
         "the idle session to be cleaned up",
@@ -38,7 +51,7 @@ async fn idle_session_expires_with_its_files(backend: Backend) {
         body["error"],
         "Invalid session ID. Your session may have expired. Please upload the file again."
     );
-    assert!(body["idle_minutes"].as_f64().unwrap() >= 0.0);
+    assert!(body["idle_minutes"].as_f64().unwrap() >= 120.0, "{body}");
 
     let history = app.ops().await.recent_cleanups(10).await.unwrap();
     let entry = history
@@ -46,7 +59,7 @@ async fn idle_session_expires_with_its_files(backend: Backend) {
         .flat_map(|r| &r.sessions)
         .find(|s| s.id == sid)
         .expect("cleanup recorded");
-    assert!(entry.age_ms >= 2000, "age {}", entry.age_ms);
+    assert!(entry.age_ms >= 7_200_000, "age {}", entry.age_ms);
     assert_eq!(entry.status, SessionStatus::Uploaded);
     app.stop().await;
 }
@@ -160,24 +173,34 @@ async fn deleting_a_running_session_cancels_its_job() {
 async fn a_queued_session_survives_a_backlog_longer_than_the_ttl() {
     let redis = std::sync::Arc::new(maplink_tests::RedisServer::start());
     // An API with no workers: the job stays on the queue.
-    let app = TestApp::spawn_on(Some(redis.clone()), false, short_ttl).await;
+    let app = TestApp::spawn_on(Some(redis.clone()), false, sweep_every_second).await;
     let created = app.upload_ok("a.xlsx", sheets::seed_example_xlsx()).await;
     let id = created["session_id"].as_str().unwrap().to_owned();
     let sid: SessionId = id.parse().unwrap();
     assert_eq!(app.process(&id).await.status(), 202);
-    // A worker process that only runs the cleanup schedule.
-    let cleaner = maplink_worker::Application::build(app.settings.clone())
-        .await
-        .unwrap()
-        .with_roles(maplink_worker::runtime::Roles {
-            convert: false,
-            cleanup: true,
-        });
+    // A session nobody uses, to see a sweep happen.
+    let idle = app.upload_ok("b.xlsx", sheets::seed_example_xlsx()).await;
+    let idle: SessionId = idle["session_id"].as_str().unwrap().parse().unwrap();
+    // A worker process that only runs the cleanup schedule, on the app's clock.
+    let cleaner =
+        maplink_worker::Application::build_with_clock(app.settings.clone(), app.clock.clone())
+            .await
+            .unwrap()
+            .with_roles(maplink_worker::runtime::Roles {
+                convert: false,
+                cleanup: true,
+            });
     let (trigger, shutdown) = maplink::shutdown::Shutdown::new();
     let cleaner = tokio::spawn(cleaner.run_until_stopped(shutdown));
 
     let store = app.store().await;
-    tokio::time::sleep(Duration::from_secs(6)).await; // three TTLs without anyone looking
+    // Three TTLs without anyone looking; the sweep that removes the idle session
+    // looks at the queued one too.
+    app.clock.advance(app.settings.sessions().ttl * 3);
+    eventually(Duration::from_secs(8), "a sweep", || async {
+        store.get(idle).await.unwrap().is_none().then_some(())
+    })
+    .await;
     let s = store
         .get(sid)
         .await

@@ -11,6 +11,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use maplink::{
     backend::{Backend, Reconnect},
+    clock::Clock,
     config::Settings,
     files::FileStore,
     metrics::PrometheusHandle,
@@ -47,6 +48,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// [`build`](Self::build) with the clock the session rules read (tests move it).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         if settings.redis_url.is_none() {
             anyhow::bail!(
                 "maplink-worker needs MAPLINK_REDIS_URL (or redis_url in the config file); \
@@ -73,6 +79,7 @@ impl Application {
             files,
             Arc::new(settings),
             names::process_name("worker"),
+            clock,
         )
         .await?;
         Ok(Self {

@@ -107,8 +107,7 @@ pub fn spawn_presence(state: WorkerState, shutdown: Shutdown) {
     let started_ms = now_ms();
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     tokio::spawn(async move {
-        let mut tick =
-            tokio::time::interval(state.settings.queue().heartbeat);
+        let mut tick = tokio::time::interval(state.settings.queue().heartbeat);
         loop {
             tokio::select! {
                 _ = shutdown.clone().wait() => return,

@@ -4,8 +4,8 @@
 use std::sync::{Arc, atomic::AtomicU64};
 
 use maplink::{
-    backend::Backend, config::Settings, events::EventLog, files::FileStore, ops::OpsStore,
-    session::SessionStore,
+    backend::Backend, clock::Clock, config::Settings, events::EventLog, files::FileStore,
+    ops::OpsStore, session::SessionStore,
 };
 
 use crate::{hand_back::Runs, queue::QueueBackend, resolve::Resolver};
@@ -29,6 +29,8 @@ pub struct WorkerState {
     pub runs: Arc<Runs>,
     /// This process's name in logs and in the cleanup history.
     pub process_name: Arc<str>,
+    /// What the session rules take as "now" (the system clock but in tests).
+    pub clock: Clock,
 }
 
 impl WorkerState {
@@ -39,11 +41,12 @@ impl WorkerState {
         files: FileStore,
         settings: Arc<Settings>,
         process_name: String,
+        clock: Clock,
     ) -> maplink::Result<Self> {
         let resolver = Resolver::new(&settings, Some(backend.link_cache().await?))
             .map_err(maplink::Error::Config)?;
         Ok(Self {
-            sessions: backend.sessions().await?,
+            sessions: backend.sessions(&clock).await?,
             files,
             settings,
             resolver: Arc::new(resolver),
@@ -54,6 +57,7 @@ impl WorkerState {
             jobs_done: Arc::default(),
             runs: Arc::default(),
             process_name: process_name.into(),
+            clock,
         })
     }
 }

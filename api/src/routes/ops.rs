@@ -14,7 +14,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{MethodRouter, get},
 };
-use maplink::domain::now_ms;
 use maplink_worker::observe::{OpsGate, OpsRefusal};
 use serde_json::{Value, json};
 
@@ -69,7 +68,7 @@ async fn gate(
 
 /// Everything the dashboard shows, from the shared stores.
 async fn stats(State(state): State<AppState>) -> Json<Value> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let started = Instant::now();
     let census = state.sessions.census().await;
     let store_ms = started.elapsed().as_secs_f64() * 1000.0;

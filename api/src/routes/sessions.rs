@@ -66,7 +66,7 @@ struct Created {
 }
 
 fn view(state: &AppState, s: &maplink::domain::Session) -> SessionView {
-    SessionView::new(s, state.settings.sessions().ttl)
+    SessionView::new(s, state.settings.sessions().ttl, state.clock.now_ms())
 }
 
 pub(crate) fn multipart_or_415(m: Result<Multipart, MultipartRejection>) -> ApiResult<Multipart> {

@@ -169,7 +169,13 @@ async fn accept(
     let columns = sheet::find_columns(scan.head.header())
         .map_err(|e| ApiError::MissingColumns(e.to_string()))?;
 
-    let mut session = Session::new(&filename, format, &columns.map_header, scan.data_rows);
+    let mut session = Session::new(
+        &filename,
+        format,
+        &columns.map_header,
+        scan.data_rows,
+        state.clock.now_ms(),
+    );
     session.id = id;
     session.owner = who.0.clone();
     let preview = sheet::preview(&scan.head, scan.width);

@@ -1,6 +1,6 @@
 //! The JSON shape of a session, as every route returns it.
 
-use maplink::domain::{Session, now_ms};
+use maplink::domain::Session;
 use serde::Serialize;
 
 pub fn rfc3339(ms: i64) -> String {
@@ -42,8 +42,8 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    pub fn new(s: &Session, ttl: std::time::Duration) -> Self {
-        let now = now_ms();
+    /// The view of `s` at `now` (milliseconds since the epoch).
+    pub fn new(s: &Session, ttl: std::time::Duration, now: i64) -> Self {
         let expires = s.expires_at_ms(ttl);
         let percent = if s.total_rows == 0 {
             if s.status == maplink::domain::SessionStatus::Completed {

@@ -143,13 +143,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session, created at `now` (milliseconds since the epoch, from the
+    /// process's [`Clock`](crate::clock::Clock)).
     pub fn new(
         original_filename: &str,
         format: FileFormat,
         map_column: &str,
         total_rows: u64,
+        now: i64,
     ) -> Self {
-        let now = now_ms();
         Self {
             id: SessionId::random(),
             original_filename: original_filename.to_owned(),

@@ -27,7 +27,7 @@ pub async fn run(state: &WorkerState) -> Result<CleanupReport, Error> {
     let tombstone_ms = millis(rules.tombstone_ttl);
     keep_waiting_sessions(state, ttl_ms).await;
     let mut report = CleanupReport {
-        ran_at_ms: now_ms(),
+        ran_at_ms: state.clock.now_ms(),
         runner: state.process_name.to_string(),
         sessions: Vec::new(),
     };
