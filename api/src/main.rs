@@ -2,10 +2,7 @@
 //! SIGINT/SIGTERM.
 
 use clap::Parser;
-use maplink::{
-    config::Settings,
-    shutdown::{Shutdown, os_signal},
-};
+use maplink::{config::Settings, shutdown::on_os_signal};
 use maplink_api::Application;
 use maplink_worker::cli::{ConfigFile, SETTINGS_HINT};
 
@@ -33,10 +30,5 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.path)?;
     maplink::telemetry::init(settings.log_format);
     let app = Application::build(settings).await?;
-    let (trigger, shutdown) = Shutdown::new();
-    tokio::spawn(async move {
-        os_signal().await;
-        trigger.trigger();
-    });
-    app.run_until_stopped(shutdown).await
+    app.run_until_stopped(on_os_signal()).await
 }

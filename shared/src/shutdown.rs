@@ -57,6 +57,16 @@ pub async fn os_signal() {
     tracing::info!("shutdown signal received");
 }
 
+/// A shutdown that SIGINT or SIGTERM triggers: what both binaries run until.
+pub fn on_os_signal() -> Shutdown {
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        os_signal().await;
+        trigger.trigger();
+    });
+    shutdown
+}
+
 /// How long a process's exit waits for blocking work still under way.
 const EXIT_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 

@@ -6,10 +6,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use maplink::{
-    config::Settings,
-    shutdown::{Shutdown, os_signal},
-};
+use maplink::{config::Settings, shutdown::on_os_signal};
 use maplink_worker::{
     Application,
     cli::{Cli, Command, convert},
@@ -32,11 +29,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(cli.config.path)?;
     maplink::telemetry::init(settings.log_format);
     let app = Application::build(settings).await?;
-    let (trigger, shutdown) = Shutdown::new();
-    tokio::spawn(async move {
-        os_signal().await;
-        trigger.trigger();
-    });
-    app.run_until_stopped(shutdown).await?;
+    app.run_until_stopped(on_os_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
