@@ -414,7 +414,11 @@ async fn with_a_token_downloads_send_it_in_a_header_and_never_in_a_url() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert_eq!(links.len(), 3);
+    assert_eq!(
+        links.len(),
+        6,
+        "the sheet, its failed and skipped rows, three map formats"
+    );
     assert!(
         links.iter().all(|l| !l.contains(TOKEN)),
         "a download link carries the token: {links:?}"
@@ -429,6 +433,12 @@ async fn with_a_token_downloads_send_it_in_a_header_and_never_in_a_url() {
     browser.click("#download-all").await;
     let all = browser.downloaded("processed_stores.xlsx", WAIT).await;
     assert_eq!(sheets::read_xlsx(&all)[0].1.len(), 31);
+    browser.click("#download-kml").await;
+    let kml = browser.downloaded("processed_stores.kml", WAIT).await;
+    assert_eq!(
+        String::from_utf8_lossy(&kml).matches("<Placemark>").count(),
+        26
+    );
     assert!(
         browser
             .script("return document.getElementById('message').hidden")
