@@ -118,7 +118,7 @@ impl Application {
         observe::serve_metrics(
             self.metrics_listener,
             self.metrics,
-            observe::OpsGate::from_settings(settings),
+            maplink::ops::OpsGate::from_settings(settings),
             shutdown.clone(),
         );
         tracing::info!(

@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{MethodRouter, get},
 };
-use maplink_worker::observe::{OpsGate, OpsRefusal};
+use maplink::ops::{LIVE_AFTER_BEATS, OpsGate, OpsRefusal};
 use serde_json::{Value, json};
 
 use crate::{error::ApiError, service::views::rfc3339, state::AppState};
@@ -74,7 +74,7 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
     let store_ms = started.elapsed().as_secs_f64() * 1000.0;
     let heartbeat_ms =
         i64::try_from(state.settings.queue().heartbeat.as_millis()).unwrap_or(i64::MAX);
-    let live_cutoff = now - maplink_worker::observe::LIVE_AFTER_BEATS * heartbeat_ms;
+    let live_cutoff = now - LIVE_AFTER_BEATS * heartbeat_ms;
     let queue = state.queue.depth().await;
     let workers = state.ops.workers().await.unwrap_or_default();
     let throughput = state.ops.throughput(60).await.unwrap_or_default();

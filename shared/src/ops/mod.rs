@@ -3,17 +3,26 @@
 //! history — kept in the shared store (Redis or the SQLite file) by every process —
 //! and the claims that let one process of many run each tick of a schedule.
 
+mod gate;
 mod redis;
 mod sqlite;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use self::{redis::RedisOpsStore, sqlite::SqliteOpsStore};
+pub use self::{
+    gate::{OpsGate, OpsRefusal},
+    redis::RedisOpsStore,
+    sqlite::SqliteOpsStore,
+};
 use crate::{
     Result,
     domain::{SessionId, SessionStatus},
 };
+
+/// A worker counts as live while its last heartbeat is younger than this many
+/// heartbeat intervals.
+pub const LIVE_AFTER_BEATS: i64 = 3;
 
 /// How long throughput minutes and silent workers are kept.
 pub const KEEP_MS: i64 = 2 * 3600 * 1000;
