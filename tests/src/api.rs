@@ -110,6 +110,21 @@ pub async fn upload_and_process_at(
     id
 }
 
+/// Checks that `r` is the API's 429: `Retry-After` of 1–60 s and the JSON error
+/// `rate_limited`; returns the wait and the body.
+pub async fn assert_rate_limited(r: Response) -> (u64, Value) {
+    assert_eq!(r.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    (wait, body)
+}
+
 /// `GET <url>`'s JSON body, whatever the status.
 pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
     let r = client.get(url).send().await.expect("GET");

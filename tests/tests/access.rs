@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use maplink_tests::{
     Backend, RedisServer, TestApp,
+    api::assert_rate_limited,
     binaries::{start_worker, worker_env},
 };
 use reqwest::{StatusCode, multipart};
@@ -46,15 +47,7 @@ async fn uploads_over_the_rate_limit_get_429_with_retry_after() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=60).contains(&wait), "{wait}");
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["code"], "rate_limited");
+    let (wait, body) = assert_rate_limited(r).await;
     assert_eq!(
         body["error"],
         format!("Too many uploads. Please wait {wait} seconds and try again.")

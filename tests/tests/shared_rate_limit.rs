@@ -14,9 +14,8 @@ use std::{
 };
 
 use maplink_api::limits::{Client, Kind, LocalRates, Rate, RedisRates, Taken};
-use maplink_tests::{Backend, RedisServer, TestApp, eventually};
+use maplink_tests::{Backend, RedisServer, TestApp, api::assert_rate_limited, eventually};
 use reqwest::StatusCode;
-use serde_json::Value;
 
 /// A bucket store under test, either kind behind one interface.
 enum Store {
@@ -178,14 +177,7 @@ async fn allowed_of(apps: &[&TestApp], count: usize) -> u32 {
     for i in 0..count {
         let r = process_request(apps[i % apps.len()]).await;
         if r.status() == StatusCode::TOO_MANY_REQUESTS {
-            let wait: u64 = r.headers()["retry-after"]
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert!((1..=60).contains(&wait), "{wait}");
-            let body: Value = r.json().await.unwrap();
-            assert_eq!(body["code"], "rate_limited");
+            assert_rate_limited(r).await;
         } else {
             assert_eq!(
                 r.status(),
