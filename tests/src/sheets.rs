@@ -70,6 +70,38 @@ pub fn seed_expected() -> Vec<Expected> {
         .collect()
 }
 
+/// The worked example's located rows: (row, lng, lat).
+pub fn seed_expected_points() -> Vec<(u64, f64, f64)> {
+    seed_expected()
+        .into_iter()
+        .filter_map(|Expected { row, lng, lat, .. }| Some((row as u64, lng?, lat?)))
+        .collect()
+}
+
+/// `points` (row, lng, lat) equal `seed_expected_points()`, to the last digit the
+/// sheet has.
+pub fn assert_seed_points(format: &str, points: &[(u64, f64, f64)]) {
+    let expected = seed_expected_points();
+    assert_eq!(expected.len(), 26);
+    assert_eq!(
+        points.len(),
+        expected.len(),
+        "{format}: one point per located row"
+    );
+    for (got, want) in points.iter().zip(&expected) {
+        assert_eq!(got.0, want.0, "{format}: rows in sheet order");
+        assert!(
+            (got.1 - want.1).abs() < 1e-9 && (got.2 - want.2).abs() < 1e-9,
+            "{format} row {}: got ({}, {}), want ({}, {})",
+            got.0,
+            got.1,
+            got.2,
+            want.1,
+            want.2
+        );
+    }
+}
+
 /// Every sheet of a workbook: (name, rows of cells).
 pub fn read_xlsx(bytes: &[u8]) -> Vec<(String, Vec<Vec<Data>>)> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("output is a valid xlsx");

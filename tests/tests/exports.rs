@@ -4,42 +4,8 @@
 
 use std::{str::FromStr, time::Duration};
 
-use maplink_tests::{
-    Backend, TestApp,
-    sheets::{self, Expected},
-};
+use maplink_tests::{Backend, TestApp, sheets};
 use serde_json::Value;
-
-/// The worked example's located rows: (row, lng, lat).
-fn expected_points() -> Vec<(u64, f64, f64)> {
-    sheets::seed_expected()
-        .into_iter()
-        .filter_map(|Expected { row, lng, lat, .. }| Some((row as u64, lng?, lat?)))
-        .collect()
-}
-
-/// `points` (row, lng, lat) equal `expected_points()`, to the last digit the sheet has.
-fn assert_points(format: &str, points: &[(u64, f64, f64)]) {
-    let expected = expected_points();
-    assert_eq!(expected.len(), 26);
-    assert_eq!(
-        points.len(),
-        expected.len(),
-        "{format}: one point per located row"
-    );
-    for (got, want) in points.iter().zip(&expected) {
-        assert_eq!(got.0, want.0, "{format}: rows in sheet order");
-        assert!(
-            (got.1 - want.1).abs() < 1e-9 && (got.2 - want.2).abs() < 1e-9,
-            "{format} row {}: got ({}, {}), want ({}, {})",
-            got.0,
-            got.1,
-            got.2,
-            want.1,
-            want.2
-        );
-    }
-}
 
 async fn completed_worked_example(app: &TestApp, filename: &str, bytes: Vec<u8>) -> String {
     let created = app.upload_ok(filename, bytes).await;
@@ -132,7 +98,7 @@ async fn worked_example_exports(backend: Backend, filename: &str, bytes: Vec<u8>
             (row, coordinates[0], coordinates[1])
         })
         .collect();
-    assert_points("geojson", &points);
+    sheets::assert_seed_points("geojson", &points);
     let first = fc.features[0].properties.as_ref().unwrap();
     for column in ["Name", "Region", "Maps link", "LONG", "LATTs", "Comments"] {
         assert!(first.contains_key(column), "column {column} in {first:?}");
@@ -173,7 +139,7 @@ async fn worked_example_exports(backend: Backend, filename: &str, bytes: Vec<u8>
             (row, point.coord.x, point.coord.y)
         })
         .collect();
-    assert_points("kml", &points);
+    sheets::assert_seed_points("kml", &points);
     let names = sheets::csv_rows(sheets::SEED_EXAMPLE_CSV);
     assert_eq!(placemarks[0].name.as_deref(), Some(names[1][0].as_str()));
     assert_eq!(extended(&placemarks[0], "Region"), names[1][1]);
@@ -189,14 +155,14 @@ async fn worked_example_exports(backend: Backend, filename: &str, bytes: Vec<u8>
     )
     .await;
     let parsed = gpx::read(body.as_bytes()).unwrap();
-    let rows = expected_points().into_iter().map(|p| p.0);
+    let rows = sheets::seed_expected_points().into_iter().map(|p| p.0);
     let points: Vec<(u64, f64, f64)> = parsed
         .waypoints
         .iter()
         .zip(rows)
         .map(|(w, row)| (row, w.point().x(), w.point().y()))
         .collect();
-    assert_points("gpx", &points);
+    sheets::assert_seed_points("gpx", &points);
     assert_eq!(
         parsed.waypoints[0].name.as_deref(),
         Some(names[1][0].as_str())
