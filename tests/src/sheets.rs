@@ -78,27 +78,40 @@ pub fn seed_expected_points() -> Vec<(u64, f64, f64)> {
         .collect()
 }
 
+/// How `points` (row, lng, lat) differ from `seed_expected_points()` — count, row
+/// order, or a coordinate beyond the sheet's last digit — if they do.
+pub fn seed_points_mismatch(format: &str, points: &[(u64, f64, f64)]) -> Option<String> {
+    let expected = seed_expected_points();
+    assert_eq!(expected.len(), 26, "the worked example's fixture");
+    if points.len() != expected.len() {
+        return Some(format!(
+            "{format}: {} points, want one per located row ({})",
+            points.len(),
+            expected.len()
+        ));
+    }
+    points.iter().zip(&expected).find_map(|(got, want)| {
+        if got.0 != want.0 {
+            Some(format!(
+                "{format}: row {} where row {} belongs (rows in sheet order)",
+                got.0, want.0
+            ))
+        } else if (got.1 - want.1).abs() >= 1e-9 || (got.2 - want.2).abs() >= 1e-9 {
+            Some(format!(
+                "{format} row {}: got ({}, {}), want ({}, {})",
+                got.0, got.1, got.2, want.1, want.2
+            ))
+        } else {
+            None
+        }
+    })
+}
+
 /// `points` (row, lng, lat) equal `seed_expected_points()`, to the last digit the
 /// sheet has.
 pub fn assert_seed_points(format: &str, points: &[(u64, f64, f64)]) {
-    let expected = seed_expected_points();
-    assert_eq!(expected.len(), 26);
-    assert_eq!(
-        points.len(),
-        expected.len(),
-        "{format}: one point per located row"
-    );
-    for (got, want) in points.iter().zip(&expected) {
-        assert_eq!(got.0, want.0, "{format}: rows in sheet order");
-        assert!(
-            (got.1 - want.1).abs() < 1e-9 && (got.2 - want.2).abs() < 1e-9,
-            "{format} row {}: got ({}, {}), want ({}, {})",
-            got.0,
-            got.1,
-            got.2,
-            want.1,
-            want.2
-        );
+    if let Some(mismatch) = seed_points_mismatch(format, points) {
+        panic!("{mismatch}");
     }
 }
 
