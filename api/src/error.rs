@@ -24,7 +24,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use maplink::domain::Tombstone;
+use maplink::{domain::Tombstone, ops::OpsRefusal};
 use serde_json::{Value, json};
 
 use crate::limits::Kind;
@@ -38,6 +38,8 @@ pub const SESSION_EXPIRED_MESSAGE: &str =
 const RETRY_AFTER_UNAVAILABLE: u64 = 5;
 /// Seconds a client refused an event stream is told to wait.
 const RETRY_AFTER_STREAMS: u64 = 10;
+/// Seconds a client with too many uploads in flight is told to wait.
+const RETRY_AFTER_UPLOADS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -93,6 +95,12 @@ pub enum ApiError {
     /// Operator data on a service with submitter tokens and no ops token.
     #[error("operator data is closed")]
     OpsClosed,
+    /// Operator data with no ops token set, from a client not on this machine.
+    #[error("operator data is local only")]
+    OpsNotLocal,
+    /// An operator action (POST, DELETE) sent from another site's page.
+    #[error("cross-site operator action")]
+    CrossSite,
 
     // 404: nothing here.
     /// An unknown id, another token's session, or (with its tombstone) an expired one.
@@ -130,6 +138,9 @@ pub enum ApiError {
     /// A dead job whose session is queued or processing.
     #[error("dead job's session busy")]
     SessionBusy,
+    /// A dead job whose session has been retried from the dead list as often as it may.
+    #[error("dead job retried too often")]
+    RetriesExhausted { limit: u32 },
 
     // 413, 415.
     /// The upload is over `max_upload_bytes`.
@@ -141,6 +152,10 @@ pub enum ApiError {
     /// An upload that is not `multipart/form-data`.
     #[error("not a multipart upload")]
     NotMultipart,
+    /// An operator action without `Content-Type: application/json` (which a plain HTML
+    /// form cannot send).
+    #[error("operator action without a JSON content type")]
+    JsonRequired,
 
     // 429: this client asks too much (`Retry-After`).
     /// Over the client's rate limit of `kind`; `wait_secs` until one more is allowed.
@@ -149,6 +164,9 @@ pub enum ApiError {
     /// The client holds `limit` event streams already.
     #[error("too many streams ({limit})")]
     TooManyStreams { limit: usize },
+    /// The client is sending `limit` uploads already.
+    #[error("too many uploads in flight ({limit})")]
+    TooManyUploads { limit: usize },
 
     // 500.
     /// A bug or a broken invariant; the cause is logged, never sent.
@@ -194,7 +212,7 @@ impl ApiError {
             | Self::MissingColumns(_)
             | Self::UnreadableFile(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::OpsUnauthorized => StatusCode::UNAUTHORIZED,
-            Self::OpsClosed => StatusCode::FORBIDDEN,
+            Self::OpsClosed | Self::OpsNotLocal | Self::CrossSite => StatusCode::FORBIDDEN,
             Self::SessionNotFound(_) | Self::DeadJobNotFound | Self::RouteNotFound => {
                 StatusCode::NOT_FOUND
             }
@@ -205,10 +223,13 @@ impl ApiError {
             | Self::Superseded
             | Self::NotRetryable
             | Self::SessionGone
-            | Self::SessionBusy => StatusCode::CONFLICT,
+            | Self::SessionBusy
+            | Self::RetriesExhausted { .. } => StatusCode::CONFLICT,
             Self::TooLarge { .. } | Self::SheetTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotMultipart => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } | Self::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::NotMultipart | Self::JsonRequired => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. }
+            | Self::TooManyStreams { .. }
+            | Self::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) | Self::RunFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_)
             | Self::NotReady(_)
@@ -235,7 +256,8 @@ impl ApiError {
             Self::MissingColumns(_) => "missing_columns",
             Self::UnreadableFile(_) => "unreadable_file",
             Self::Unauthorized | Self::OpsUnauthorized => "unauthorized",
-            Self::OpsClosed => "forbidden",
+            Self::OpsClosed | Self::OpsNotLocal => "forbidden",
+            Self::CrossSite => "cross_site",
             Self::SessionNotFound(None) => "session_not_found",
             Self::SessionNotFound(Some(_)) => "session_expired",
             Self::DeadJobNotFound => "dead_job_not_found",
@@ -248,11 +270,13 @@ impl ApiError {
             Self::NotRetryable => "not_retryable",
             Self::SessionGone => "session_gone",
             Self::SessionBusy => "session_busy",
+            Self::RetriesExhausted { .. } => "retries_exhausted",
             Self::TooLarge { .. } => "payload_too_large",
             Self::SheetTooLarge(_) => "sheet_too_large",
-            Self::NotMultipart => "unsupported_media_type",
+            Self::NotMultipart | Self::JsonRequired => "unsupported_media_type",
             Self::RateLimited { .. } => "rate_limited",
             Self::TooManyStreams { .. } => "too_many_streams",
+            Self::TooManyUploads { .. } => "too_many_uploads",
             Self::Internal(_) => "internal",
             Self::RunFailed(_) => "run_failed",
             Self::Unavailable(_) | Self::NotReady(_) => "unavailable",
@@ -291,9 +315,11 @@ impl ApiError {
                 return format!("Error processing file: {reason}").into();
             }
             Self::Unauthorized => "Missing or invalid access token.",
-            Self::OpsUnauthorized => "Missing or invalid ops token.",
-            Self::OpsClosed => {
-                "Operator data is closed: this service uses submitter tokens and has no ops token. Set ops_token to read it."
+            Self::OpsUnauthorized => OpsRefusal::Unauthorized.message(),
+            Self::OpsClosed => OpsRefusal::Closed.message(),
+            Self::OpsNotLocal => OpsRefusal::NotLocal.message(),
+            Self::CrossSite => {
+                "Operator actions are accepted only from this service's own pages or from scripts, not from another site."
             }
             Self::SessionNotFound(_) => SESSION_EXPIRED_MESSAGE,
             Self::DeadJobNotFound => {
@@ -316,6 +342,12 @@ impl ApiError {
             Self::SessionBusy => {
                 "This job's session is already queued or processing. Retry once that run has finished."
             }
+            Self::RetriesExhausted { limit } => {
+                return format!(
+                    "This job's session has been retried from the dead list {limit} times already; it stays dead. Delete the job, or upload the sheet again."
+                )
+                .into();
+            }
             Self::TooLarge { limit } => {
                 return format!(
                     "File too large. The maximum upload size is {}.",
@@ -325,6 +357,9 @@ impl ApiError {
             }
             Self::NotMultipart => {
                 "Expected a multipart/form-data upload with the spreadsheet in a field named \"file\""
+            }
+            Self::JsonRequired => {
+                "Operator actions need the header Content-Type: application/json."
             }
             Self::RateLimited { kind, wait_secs } => {
                 let what = match kind {
@@ -337,6 +372,12 @@ impl ApiError {
             Self::TooManyStreams { limit } => {
                 return format!(
                     "Too many open event streams: a client may follow at most {limit} at once. Close one, or try again in {RETRY_AFTER_STREAMS} seconds."
+                )
+                .into();
+            }
+            Self::TooManyUploads { limit } => {
+                return format!(
+                    "Too many uploads at once: a client may send at most {limit} at a time. Wait for one to finish, or try again in {RETRY_AFTER_UPLOADS} seconds."
                 )
                 .into();
             }
@@ -362,6 +403,7 @@ impl ApiError {
         match self {
             Self::RateLimited { wait_secs, .. } => Some(*wait_secs),
             Self::TooManyStreams { .. } | Self::StreamsFull => Some(RETRY_AFTER_STREAMS),
+            Self::TooManyUploads { .. } => Some(RETRY_AFTER_UPLOADS),
             Self::Unavailable(_) | Self::NotReady(_) | Self::Busy | Self::StorageFull(_) => {
                 Some(RETRY_AFTER_UNAVAILABLE)
             }
@@ -425,6 +467,8 @@ impl ApiError {
             Self::Unauthorized,
             Self::OpsUnauthorized,
             Self::OpsClosed,
+            Self::OpsNotLocal,
+            Self::CrossSite,
             Self::SessionNotFound(None),
             Self::SessionNotFound(Some(tombstone)),
             Self::DeadJobNotFound,
@@ -437,14 +481,17 @@ impl ApiError {
             Self::NotRetryable,
             Self::SessionGone,
             Self::SessionBusy,
+            Self::RetriesExhausted { limit: 0 },
             Self::TooLarge { limit: 0 },
             Self::SheetTooLarge(String::new()),
             Self::NotMultipart,
+            Self::JsonRequired,
             Self::RateLimited {
                 kind: Kind::Upload,
                 wait_secs: 1,
             },
             Self::TooManyStreams { limit: 0 },
+            Self::TooManyUploads { limit: 0 },
             Self::Internal(String::new()),
             Self::RunFailed(String::new()),
             Self::Unavailable(String::new()),

@@ -16,7 +16,7 @@ use std::{any::Any, time::Instant};
 use axum::{
     Router,
     extract::{MatchedPath, Request},
-    http::{HeaderMap, StatusCode, Version, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Version, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -71,6 +71,7 @@ pub fn around(router: Router, settings: &Settings) -> Router {
         .layer(option_layer(crate::cors::layer(
             &settings.cors_allowed_origins,
         )))
+        .layer(axum::middleware::from_fn(edge_headers))
         .layer(axum::middleware::from_fn(http_metrics))
         .layer(
             CompressionLayer::new()
@@ -93,6 +94,39 @@ pub fn around(router: Router, settings: &Settings) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
         .layer(CatchPanicLayer::custom(panicked))
+}
+
+/// Operator data and actions: never opened to other origins by CORS.
+fn is_operator_path(path: &str) -> bool {
+    path == "/metrics" || path.starts_with("/api/v1/ops/")
+}
+
+/// Headers every answer gets or loses on its way out, around the CORS layer:
+/// - `X-Content-Type-Options: nosniff`, so that a browser never reads a download (a
+///   sheet, a CSV, an export holding a user's cells) as HTML or script;
+/// - no CORS header on operator routes, whatever `cors_allowed_origins` says: a
+///   preflight for them then fails in the browser, and no other origin reads their
+///   answers (their actions also refuse cross-site requests themselves, see
+///   `routes/ops.rs`).
+async fn edge_headers(req: Request, next: Next) -> Response {
+    let operator = is_operator_path(req.uri().path());
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if operator {
+        let cors: Vec<_> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("access-control-"))
+            .cloned()
+            .collect();
+        for name in cors {
+            headers.remove(name);
+        }
+    }
+    response
 }
 
 /// A `request` span per request (method, route template, request id), so everything

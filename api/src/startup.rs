@@ -56,7 +56,13 @@ impl Application {
             settings.sheet_work_threads,
             settings.sheet_work_queue,
         ));
+        let upload_memory = Arc::new(crate::service::upload_budget::MemoryBudget::new(
+            settings.max_upload_memory_bytes,
+            settings.data_dir.join("upload-spool"),
+        ));
         let state = AppState {
+            upload_memory,
+            uploads_in_flight: Default::default(),
             sessions: backend.sessions(&clock).await?,
             events: backend.events().await?,
             ops: backend.ops().await?,
@@ -104,6 +110,11 @@ impl Application {
             self.state.ops.clone(),
             self.state.settings.queue().heartbeat,
             self.state.metrics.clone(),
+            shutdown.clone(),
+        );
+        self.state.usage.clone().spawn_recounts(
+            self.state.sessions.clone(),
+            self.state.files.clone(),
             shutdown.clone(),
         );
         let streams = self.state.streams.clone();

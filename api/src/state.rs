@@ -24,4 +24,8 @@ pub struct AppState {
     pub usage: Arc<crate::service::usage::Usage>,
     /// Open event streams, for their limits.
     pub streams: Arc<crate::service::events::StreamSlots>,
+    /// The memory all uploads in flight may hold together.
+    pub upload_memory: Arc<crate::service::upload_budget::MemoryBudget>,
+    /// Uploads in flight per client, for `max_uploads_per_client`.
+    pub uploads_in_flight: Arc<crate::service::upload_budget::InFlight>,
 }

@@ -30,10 +30,24 @@ pub struct ConvertJob {
     /// writes the default sheet).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub details: bool,
+    /// How many times an operator retried this session from the dead list to get this
+    /// run: each retry's job carries one more, and past [`ConvertJob::MAX_DEAD_RETRIES`]
+    /// the session stays dead. It travels with the job for the same reasons as
+    /// `details`, and is left out when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dead_retries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ConvertJob {
     pub const VERSION: u32 = 1;
+    /// Retries from the dead list one session may have; a job that dies after them
+    /// stays dead (its session failed), so a job that kills its worker cannot be
+    /// started again and again.
+    pub const MAX_DEAD_RETRIES: u32 = 3;
 
     pub fn new(session_id: SessionId, run: u32) -> Self {
         Self {
@@ -41,12 +55,22 @@ impl ConvertJob {
             session_id,
             run,
             details: false,
+            dead_retries: 0,
         }
     }
 
     /// The same job, with or without the details columns.
     pub fn with_details(self, details: bool) -> Self {
         Self { details, ..self }
+    }
+
+    /// The job of a new run started by retrying this one from the dead list.
+    pub fn dead_retry(&self, run: u32) -> Self {
+        Self {
+            run,
+            dead_retries: self.dead_retries + 1,
+            ..self.clone()
+        }
     }
 }
 
@@ -65,6 +89,23 @@ mod tests {
         let detailed = ConvertJob::new(id, 3).with_details(true);
         let text = serde_json::to_string(&detailed).unwrap();
         assert_eq!(serde_json::from_str::<ConvertJob>(&text).unwrap(), detailed);
-        assert!(!serde_json::from_value::<ConvertJob>(plain).unwrap().details);
+        assert!(
+            !serde_json::from_value::<ConvertJob>(plain.clone())
+                .unwrap()
+                .details
+        );
+        assert_eq!(
+            serde_json::from_value::<ConvertJob>(plain)
+                .unwrap()
+                .dead_retries,
+            0
+        );
+        let retried = detailed.dead_retry(4);
+        assert_eq!(
+            (retried.run, retried.dead_retries, retried.details),
+            (4, 1, true)
+        );
+        let text = serde_json::to_string(&retried).unwrap();
+        assert!(text.contains("\"dead_retries\":1"), "{text}");
     }
 }

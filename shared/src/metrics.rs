@@ -13,6 +13,7 @@ pub const HTTP_REQUESTS: &str = "maplink_http_requests_total";
 pub const HTTP_DURATION: &str = "maplink_http_request_duration_seconds";
 pub const UPLOADS: &str = "maplink_uploads_total";
 pub const UPLOAD_BYTES: &str = "maplink_upload_bytes_total";
+pub const UPLOADS_SPOOLED: &str = "maplink_uploads_spooled_total";
 pub const SESSIONS_CREATED: &str = "maplink_sessions_created_total";
 pub const SESSIONS: &str = "maplink_sessions";
 pub const SESSION_OLDEST_IDLE: &str = "maplink_session_oldest_idle_seconds";
@@ -43,6 +44,7 @@ pub const ALL: &[&str] = &[
     HTTP_DURATION,
     UPLOADS,
     UPLOAD_BYTES,
+    UPLOADS_SPOOLED,
     SESSIONS_CREATED,
     SESSIONS,
     SESSION_OLDEST_IDLE,
@@ -80,6 +82,10 @@ pub fn describe_all() {
     );
     describe_counter!(UPLOADS, "Uploads accepted");
     describe_counter!(UPLOAD_BYTES, Unit::Bytes, "Bytes of uploads accepted");
+    describe_counter!(
+        UPLOADS_SPOOLED,
+        "Uploads moved to a temporary file because uploads in flight held max_upload_memory_bytes"
+    );
     describe_counter!(SESSIONS_CREATED, "Sessions created");
     describe_counter!(
         STORAGE_ERRORS,
@@ -152,6 +158,7 @@ fn register_zeroes() {
         JOBS_RETRIED,
         UPLOADS,
         UPLOAD_BYTES,
+        UPLOADS_SPOOLED,
         SESSIONS_CREATED,
         SESSIONS_EXPIRED,
         LINK_CACHE_HITS,

@@ -29,13 +29,22 @@ async fn spawn(backend: Backend) -> TestApp {
     .await
 }
 
+/// An operator's request with the token; actions (POST, DELETE) declared JSON, as the
+/// API asks of them.
 async fn ops(app: &TestApp, method: Method, path: &str) -> reqwest::Response {
-    app.client
-        .request(method, app.url(path))
-        .bearer_auth(OPS_TOKEN)
-        .send()
-        .await
-        .expect("ops request")
+    let mut req = app
+        .client
+        .request(method.clone(), app.url(path))
+        .bearer_auth(OPS_TOKEN);
+    if method != Method::GET {
+        req = req.header("content-type", "application/json");
+    }
+    req.send().await.expect("ops request")
+}
+
+/// The handle the dead list shows for session `id`.
+fn handle(id: &str) -> String {
+    id.parse::<SessionId>().unwrap().handle()
 }
 
 async fn dead_list(app: &TestApp) -> Value {
@@ -50,7 +59,7 @@ async fn dead_job_of(app: &TestApp, id: &str) -> Value {
         dead_list(app).await["dead_jobs"]
             .as_array()?
             .iter()
-            .find(|j| j["session_id"] == id)
+            .find(|j| j["session"] == handle(id).as_str())
             .cloned()
     })
     .await
@@ -98,7 +107,11 @@ async fn a_dead_job_is_listed_and_once_fixed_a_retry_completes_its_session(backe
     assert_eq!(list["count"], 1, "{list}");
     let job = &list["dead_jobs"][0];
     assert_eq!(job["task_id"], task_id.as_str());
-    assert_eq!(job["session_id"], id.as_str());
+    assert_eq!(job["session"], handle(&id).as_str());
+    assert!(
+        !list.to_string().contains(&id),
+        "the dead list never shows a session id: {list}"
+    );
     assert_eq!(job["run"], 1);
     assert_eq!(job["attempts"], 1);
     let error = job["error"].as_str().unwrap();
@@ -127,7 +140,8 @@ async fn a_dead_job_is_listed_and_once_fixed_a_retry_completes_its_session(backe
     .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let retried: Value = r.json().await.unwrap();
-    assert_eq!(retried["session_id"], id.as_str());
+    assert_eq!(retried["session"], handle(&id).as_str());
+    assert!(!retried.to_string().contains(&id), "{retried}");
     assert_eq!(retried["status"], "queued");
     assert_ne!(retried["task_id"], task_id.as_str(), "a retry is a new run");
 
@@ -373,7 +387,7 @@ async fn an_undecodable_payload_is_listed_without_a_session_and_cannot_be_retrie
             .cloned()
     })
     .await;
-    assert!(job["session_id"].is_null(), "{job}");
+    assert!(job["session"].is_null(), "{job}");
     assert!(job["run"].is_null(), "{job}");
     let error = job["error"].as_str().unwrap();
     assert!(error.starts_with("undecodable payload"), "{error}");
@@ -416,15 +430,10 @@ async fn the_ops_page_lists_a_dead_job_and_its_retry_button_completes_the_sessio
         .await;
     let listed = browser.text("#dead-jobs tbody tr").await;
     assert!(
-        listed.starts_with(&format!("{}…", &id[..8]))
-            && listed.contains("Processing failed after 1 attempts"),
-        "{listed}"
-    );
-    assert_eq!(
-        browser
-            .script("return document.querySelector('#dead-jobs tbody td').title")
-            .await,
-        id.as_str()
+        listed.starts_with(&handle(&id))
+            && listed.contains("Processing failed after 1 attempts")
+            && !listed.contains(&id[..8]),
+        "the page shows the session's handle, never its id: {listed}"
     );
     assert_eq!(browser.text("#q-dead").await, "1");
     let wait = browser.text("#q-wait").await;
@@ -475,5 +484,220 @@ async fn the_stats_say_how_long_the_oldest_pending_job_has_waited() {
         queue.get("oldest_pending_ms").is_none(),
         "one unit: {queue}"
     );
+    app.stop().await;
+}
+
+async fn a_session_is_retried_from_the_dead_list_three_times_at_most(backend: Backend) {
+    let app = spawn(backend).await;
+    // The cause is never fixed: every retry dies again.
+    let (id, mut task_id) = a_session_with_a_dead_job(&app).await;
+    for retry in 1..=3 {
+        let r = ops(
+            &app,
+            Method::POST,
+            &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "retry {retry}");
+        let new_task = r.json::<Value>().await.unwrap()["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        task_id = eventually(WAIT, "the retried run in the dead list", || async {
+            let job = dead_job_of(&app, &id).await;
+            (job["task_id"] == new_task.as_str()).then(|| new_task.clone())
+        })
+        .await;
+    }
+    let r = ops(
+        &app,
+        Method::POST,
+        &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
+    )
+    .await;
+    assert_error(r, StatusCode::CONFLICT, "retries_exhausted").await;
+    let r = ops(&app, Method::POST, "/api/v1/ops/dead-jobs/retry").await;
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        serde_json::json!({ "retried": 0, "skipped": [{ "task_id": task_id, "code": "retries_exhausted" }] })
+    );
+    let session: Value = app.session(&id).await.json().await.unwrap();
+    assert_eq!(session["status"], "failed", "{session}");
+    assert_eq!(session["attempt"], 4, "{session}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_retried_from_the_dead_list_three_times_at_most_on_sqlite() {
+    a_session_is_retried_from_the_dead_list_three_times_at_most(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_retried_from_the_dead_list_three_times_at_most_on_redis() {
+    a_session_is_retried_from_the_dead_list_three_times_at_most(Backend::Redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_list_retries_count_against_the_callers_processing_limit() {
+    // Two processing requests a minute: the first run, then one retry.
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.job_max_attempts = 1;
+        s.ops_token = Some(OPS_TOKEN.into());
+        s.rate_limit_process_per_minute = 2;
+    })
+    .await;
+    let (id, task_id) = a_session_with_a_dead_job(&app).await;
+    let r = ops(
+        &app,
+        Method::POST,
+        &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let job = eventually(WAIT, "the retried run dead again", || async {
+        let job = dead_job_of(&app, &id).await;
+        (job["task_id"] != task_id.as_str()).then_some(job)
+    })
+    .await;
+    let again = format!(
+        "/api/v1/ops/dead-jobs/{}/retry",
+        job["task_id"].as_str().unwrap()
+    );
+    let r = ops(&app, Method::POST, &again).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "rate_limited");
+    let r = ops(&app, Method::POST, "/api/v1/ops/dead-jobs/retry").await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["retried"], 0, "{body}");
+    assert_eq!(body["skipped"][0]["code"], "rate_limited", "{body}");
+    // Nothing was started: the session is still failed, on its second run.
+    let session: Value = app.session(&id).await.json().await.unwrap();
+    assert_eq!(
+        (session["status"].as_str(), session["attempt"].as_u64()),
+        (Some("failed"), Some(2))
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_actions_from_another_sites_page_are_refused_whatever_cors_says() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.job_max_attempts = 1;
+        s.ops_token = Some(OPS_TOKEN.into());
+        s.cors_allowed_origins = vec!["*".into()];
+    })
+    .await;
+    let (id, task_id) = a_session_with_a_dead_job(&app).await;
+    let retry = format!("/api/v1/ops/dead-jobs/{task_id}/retry");
+    let action = |method: Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(OPS_TOKEN)
+    };
+    // A form another site's page posts: no JSON, its origin.
+    let r = action(Method::POST, &retry)
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("x=1")
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, StatusCode::FORBIDDEN, "cross_site").await;
+    // A script on another origin that declares JSON.
+    for method in [Method::POST, Method::DELETE] {
+        let path = if method == Method::POST {
+            retry.as_str()
+        } else {
+            "/api/v1/ops/dead-jobs"
+        };
+        let r = action(method.clone(), path)
+            .header("origin", "https://evil.example")
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, StatusCode::FORBIDDEN, "cross_site").await;
+    }
+    // The same form from no browser at all still is not JSON.
+    let r = action(Method::DELETE, "/api/v1/ops/dead-jobs")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    // CORS never opens the operator routes: the preflight gets no allow headers.
+    let r = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/ops/dead-jobs"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "DELETE")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !r.headers()
+            .keys()
+            .any(|h| h.as_str().starts_with("access-control-")),
+        "{:?}",
+        r.headers()
+    );
+    // While the session routes keep their CORS.
+    let r = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/sessions"))
+        .header("origin", "https://evil.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    // Nothing was retried or deleted.
+    assert_eq!(dead_job_of(&app, &id).await["task_id"], task_id.as_str());
+    assert_eq!(dead_list(&app).await["count"], 1);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_ops_token_the_dead_list_answers_this_machine_only() {
+    // The defaults: no token of any kind.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // From this machine (the test's client is on loopback) the list answers.
+    let r = app.get("/api/v1/ops/dead-jobs").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A page whose own name resolves to 127.0.0.1 (DNS rebinding) is not local.
+    for path in ["/api/v1/ops/dead-jobs", "/api/v1/ops/stats", "/metrics"] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .header("host", format!("rebind.example:{}", app.addr.port()))
+            .send()
+            .await
+            .unwrap();
+        assert_error(r, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    // An action from the service's own page on this machine passes the checks.
+    let r = app
+        .client
+        .post(app.url("/api/v1/ops/dead-jobs/retry"))
+        .header("origin", format!("http://{}", app.addr))
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     app.stop().await;
 }

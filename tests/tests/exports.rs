@@ -262,3 +262,71 @@ async fn export_requests_that_cannot_be_met_are_refused_clearly() {
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("maplink-unlocated-rows").is_none());
 }
+
+/// Every XML part of an .xlsx, parsed strictly.
+fn assert_xlsx_parts_are_xml(xlsx: &[u8]) {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    for i in 0..zip.len() {
+        let mut part = zip.by_index(i).unwrap();
+        let name = part.name().map(|n| n.to_string()).unwrap_or_default();
+        if !name.ends_with(".xml") && !name.ends_with(".rels") {
+            continue;
+        }
+        let mut text = String::new();
+        part.read_to_string(&mut text).unwrap();
+        if let Err(e) = roxmltree::Document::parse(&text) {
+            panic!("{name} is not well-formed XML: {e}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn control_characters_in_cells_never_break_an_xml_export() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    // A line break pasted from Word (U+000B), a C0 control, a non-character.
+    let names = [
+        "Line\u{0B}break",
+        "\u{01}Start",
+        "Odd\u{FFFE}one",
+        "Fine & <ok>",
+    ];
+    let rows: Vec<Vec<String>> =
+        std::iter::once(vec!["Name".into(), "Region".into(), "Maps".into()])
+            .chain(names.iter().enumerate().map(|(i, n)| {
+                vec![
+                    (*n).to_owned(),
+                    "Gauteng\u{0C}".into(),
+                    format!("-26.{i}1,28.{i}2"),
+                ]
+            }))
+            .collect();
+    let created = app
+        .upload_ok("odd.xlsx", sheets::xlsx_named("Sheet1", &rows))
+        .await;
+    let id = created["session_id"].as_str().unwrap().to_owned();
+    assert_eq!(app.process(&id).await.status(), 202);
+    app.wait_for_status(&id, "completed", Duration::from_secs(20))
+        .await;
+
+    for format in ["kml", "gpx"] {
+        let r = app
+            .get(&format!("/api/v1/sessions/{id}/download?format={format}"))
+            .await;
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap();
+        let doc = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{format} is not well-formed XML: {e}"));
+        let names: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("name"))
+            .filter_map(|n| n.text())
+            .collect();
+        for want in ["Line\nbreak", "Start", "Oddone", "Fine & <ok>"] {
+            assert!(names.contains(&want), "{format}: {want:?} in {names:?}");
+        }
+    }
+    let sheet = app.download(&id).await.bytes().await.unwrap();
+    assert_xlsx_parts_are_xml(&sheet);
+    app.stop().await;
+}

@@ -4,11 +4,11 @@
 //! it ([`OpsGate`], in `maplink::ops`, the rule of the API's `/metrics` and
 //! `/api/v1/ops/stats` too).
 
-use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
+use std::{net::SocketAddr, sync::Arc, sync::atomic::Ordering, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -127,35 +127,36 @@ pub fn spawn_presence(state: WorkerState, shutdown: Shutdown) {
 
 /// A refusal of the gate as the API answers it: JSON, with `WWW-Authenticate` on 401.
 fn refusal(refusal: OpsRefusal) -> Response {
-    match refusal {
-        OpsRefusal::Unauthorized => {
-            let mut r = (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({ "error": "Missing or invalid ops token.", "code": "unauthorized" })),
-            )
-                .into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            r
+    let body = match refusal {
+        OpsRefusal::Unauthorized => json!({ "error": refusal.message(), "code": "unauthorized" }),
+        OpsRefusal::Closed | OpsRefusal::NotLocal => {
+            json!({ "error": refusal.message(), "code": "forbidden" })
         }
-        OpsRefusal::Closed => (
-            StatusCode::FORBIDDEN,
-            Json(json!({
-                "error": "Operator data is closed: this service uses submitter tokens and has no ops token. Set ops_token to read it.",
-                "code": "forbidden",
-            })),
-        )
-            .into_response(),
+    };
+    let status = match refusal {
+        OpsRefusal::Unauthorized => StatusCode::UNAUTHORIZED,
+        OpsRefusal::Closed | OpsRefusal::NotLocal => StatusCode::FORBIDDEN,
+    };
+    let mut r = (status, Json(body)).into_response();
+    if refusal == OpsRefusal::Unauthorized {
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    r
 }
 
-/// Middleware for the routes that serve operator data.
+/// Middleware for the routes that serve operator data: the gate sees the connection's
+/// peer address, never a forwarded one.
 pub async fn require_ops_access(
     State(gate): State<Arc<OpsGate>>,
     req: Request,
     next: Next,
 ) -> Response {
-    match gate.check(req.headers()) {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match gate.check(req.headers(), peer) {
         Ok(()) => next.run(req).await,
         Err(r) => refusal(r),
     }
@@ -185,6 +186,7 @@ pub fn serve_metrics(
             get(move || std::future::ready(readiness(&shutdown))),
         );
     tokio::spawn(async move {
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let _ = axum::serve(listener, app).await;
     });
 }

@@ -60,8 +60,10 @@ fn classify(method: &Method, path: &str) -> Option<Kind> {
 }
 
 /// The client a request counts against: the peer address, or — when the peer is a
-/// trusted reverse proxy — the last address it added to `X-Forwarded-For` (the one
-/// the proxy itself saw; earlier entries are the client's to invent).
+/// trusted reverse proxy — the last entry of `X-Forwarded-For` (the address the proxy
+/// itself saw; earlier entries are the client's to invent). Proxies write that entry as
+/// `ip`, `ip:port` or `[ipv6]:port`; one that cannot be read counts as the proxy's own
+/// address, never as an earlier, client-written one.
 pub fn client_ip(
     peer: IpAddr,
     headers: &axum::http::HeaderMap,
@@ -73,14 +75,32 @@ pub fn client_ip(
     {
         return peer;
     }
-    headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-        .next_back()
+    let Some(last_header) = headers.get_all("x-forwarded-for").iter().next_back() else {
+        return peer;
+    };
+    last_header
+        .to_str()
+        .ok()
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|entry| forwarded_ip(entry.trim()))
         .unwrap_or(peer)
+}
+
+/// The address of one `X-Forwarded-For` entry: `ip`, `ip:port`, `[ipv6]` or
+/// `[ipv6]:port`.
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(addr) = entry.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    entry
+        .strip_prefix('[')?
+        .strip_suffix(']')?
+        .parse::<std::net::Ipv6Addr>()
+        .ok()
+        .map(IpAddr::V6)
 }
 
 /// Whom a bucket belongs to: an IPv4 address (IPv4-mapped IPv6 addresses, as a
@@ -147,6 +167,33 @@ impl RateLimiter {
     }
 }
 
+/// Takes one processing request from the bucket of the client that sent a request
+/// with `headers` over a connection from `peer`: for handlers that start more than one
+/// run (the dead list's retries), one per run they start.
+pub async fn take_process(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), ApiError> {
+    let Some(rate) = Rate::per_minute(state.settings.rate_limit_process_per_minute) else {
+        return Ok(());
+    };
+    let ip = client_ip(peer.ip(), headers, &state.settings.trusted_proxies);
+    match state
+        .limiter
+        .take(Client::from(ip), Kind::Process, rate)
+        .await
+    {
+        Taken::Allowed => Ok(()),
+        Taken::Refused { wait } => Err(ApiError::RateLimited {
+            kind: Kind::Process,
+            wait_secs: retry_after_secs(wait),
+        }),
+    }
+}
+
+/// The rate limits, and for uploads the cap on one client's uploads in flight
+/// (`max_uploads_per_client`), whose place is held until the upload is answered.
 pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(kind) = classify(req.method(), req.uri().path()) else {
         return next.run(req).await;
@@ -159,17 +206,26 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| client_ip(c.0.ip(), req.headers(), &state.settings.trusted_proxies));
-    let (Some(ip), Some(rate)) = (peer, Rate::per_minute(per_minute)) else {
+    let Some(client) = peer.map(Client::from) else {
         return next.run(req).await;
     };
-    match state.limiter.take(Client::from(ip), kind, rate).await {
-        Taken::Allowed => next.run(req).await,
-        Taken::Refused { wait } => ApiError::RateLimited {
+    if let Some(rate) = Rate::per_minute(per_minute)
+        && let Taken::Refused { wait } = state.limiter.take(client, kind, rate).await
+    {
+        return ApiError::RateLimited {
             kind,
             wait_secs: retry_after_secs(wait),
         }
-        .into_response(),
+        .into_response();
     }
+    if kind == Kind::Upload {
+        let limit = state.settings.max_uploads_per_client;
+        let Some(_slot) = state.uploads_in_flight.enter(client, limit) else {
+            return ApiError::TooManyUploads { limit }.into_response();
+        };
+        return next.run(req).await;
+    }
+    next.run(req).await
 }
 
 /// Whole seconds for `Retry-After`, rounded up: after them one more request passes.
@@ -266,6 +322,40 @@ mod tests {
             client_ip(proxy, &axum::http::HeaderMap::new(), &trusted),
             proxy
         );
+    }
+
+    #[test]
+    fn a_proxys_entry_with_a_port_is_its_own_not_the_clients() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let trusted = vec!["10.0.0.1".to_owned()];
+        let seen = |xff: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert("x-forwarded-for", xff.parse().unwrap());
+            client_ip(proxy, &h, &trusted)
+        };
+        assert_eq!(seen("7.7.7.1, 203.0.113.5:4711"), ip("203.0.113.5"));
+        assert_eq!(seen("7.7.7.1, [2001:db8::5]:4711"), ip("2001:db8::5"));
+        assert_eq!(seen("7.7.7.1, [2001:db8::5]"), ip("2001:db8::5"));
+        assert_eq!(seen("7.7.7.1,2001:db8::6"), ip("2001:db8::6"));
+        // An entry that cannot be read never lets an earlier one through.
+        for bad in [
+            "7.7.7.1, unknown",
+            "7.7.7.1, _hidden",
+            "7.7.7.1, ",
+            "7.7.7.1, 203.0.113.5:port",
+        ] {
+            assert_eq!(seen(bad), proxy, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_the_last_forwarded_header_counts() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let trusted = vec!["10.0.0.1".to_owned()];
+        let mut h = axum::http::HeaderMap::new();
+        h.append("x-forwarded-for", "7.7.7.1".parse().unwrap());
+        h.append("x-forwarded-for", "203.0.113.9".parse().unwrap());
+        assert_eq!(client_ip(proxy, &h, &trusted), ip("203.0.113.9"));
     }
 
     #[test]

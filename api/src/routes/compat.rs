@@ -39,7 +39,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/upload", post(upload))
         .route("/process/{id}", post(process))
-        .route("/process-stream/{id}", get(process_stream))
+        // GET starts a run (the original app's contract); HEAD, which the router would
+        // otherwise serve with the GET handler, never starts anything and is not
+        // counted by the rate limits.
+        .route(
+            "/process-stream/{id}",
+            get(process_stream)
+                .head(|| async { ([(header::ALLOW, "GET")], ApiError::MethodNotAllowed) }),
+        )
         .route("/download/{id}", get(download))
         .route(
             "/health",

@@ -8,12 +8,20 @@
 //! step ([`JobStore::requeue_dead`]). The old payload names a run that has ended, and a
 //! worker would drop it as stale.
 //!
+//! Operator data never carries a session id (the id is all a session's protection): a
+//! dead job names its session by [`SessionId::handle`], and is acted on by task id.
+//! Each run a retry starts counts against the caller's processing rate limit, as
+//! `POST …/process` does, and a session may be retried from here at most
+//! [`ConvertJob::MAX_DEAD_RETRIES`] times; after that it stays dead.
+//!
 //! These routes sit behind the same gate as `/api/v1/ops/stats` (see [`super::ops`]).
+
+use std::net::SocketAddr;
 
 use axum::{
     Json,
-    extract::{Query, State, rejection::QueryRejection},
-    http::{Method, StatusCode},
+    extract::{ConnectInfo, Query, State, rejection::QueryRejection},
+    http::{HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::{MethodRouter, delete, get, post},
 };
@@ -24,6 +32,7 @@ use serde_json::json;
 
 use crate::{
     error::{ApiError, ApiResult},
+    limits,
     routes::params::TaskIdParam,
     service::{sessions::abandon_unqueued_run, views::rfc3339},
     state::AppState,
@@ -64,6 +73,8 @@ enum Refusal {
     SessionGone,
     /// The session is queued or processing: a new run cannot start now.
     SessionBusy,
+    /// The session has been retried from the dead list as often as it may.
+    RetriesExhausted,
 }
 
 impl Refusal {
@@ -79,6 +90,9 @@ impl From<Refusal> for ApiError {
             Refusal::NotRetryable => ApiError::NotRetryable,
             Refusal::SessionGone => ApiError::SessionGone,
             Refusal::SessionBusy => ApiError::SessionBusy,
+            Refusal::RetriesExhausted => ApiError::RetriesExhausted {
+                limit: ConvertJob::MAX_DEAD_RETRIES,
+            },
         }
     }
 }
@@ -104,8 +118,8 @@ fn decode(job: &DeadJob) -> Option<ConvertJob> {
 #[derive(Serialize)]
 struct DeadJobView {
     task_id: String,
-    /// `None` when the payload does not decode.
-    session_id: Option<String>,
+    /// The session's handle (never its id); `None` when the payload does not decode.
+    session: Option<String>,
     run: Option<u32>,
     attempts: u32,
     error: String,
@@ -116,14 +130,39 @@ impl DeadJobView {
     fn new(job: DeadJob) -> Self {
         let decoded = decode(&job);
         Self {
-            session_id: decoded.as_ref().map(|j| j.session_id.to_string()),
+            session: decoded.as_ref().map(|j| j.session_id.handle()),
             run: decoded.map(|j| j.run),
             attempts: job.attempts,
             died_at: rfc3339(job.died_ms),
-            error: job.error,
+            error: without_session_ids(&job.error),
             task_id: job.task_id,
         }
     }
+}
+
+/// `text` with every session id in it (a failure's message may name a file of the
+/// session) replaced by the session's handle.
+fn without_session_ids(text: &str) -> String {
+    const LEN: usize = 36;
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| c.is_ascii_hexdigit()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match rest.get(..LEN).and_then(|s| s.parse::<SessionId>().ok()) {
+            Some(id) => {
+                out.push_str(&id.handle());
+                rest = &rest[LEN..];
+            }
+            None => {
+                // Not an id starting here: keep this digit and look from the next.
+                out.push_str(&rest[..1]);
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[derive(Deserialize)]
@@ -148,18 +187,25 @@ async fn list(
 /// Retries one dead job: 202 with the new run's task id.
 async fn retry(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     TaskIdParam(task_id): TaskIdParam,
 ) -> ApiResult<Response> {
     let store = state.queue.store();
     let Some(job) = find(store.as_ref(), &task_id).await? else {
         return Err(Refusal::NotFound.into());
     };
+    if let Some(refusal) = refusal_before_run(&job) {
+        return Err(refusal.into());
+    }
+    limits::take_process(&state, peer, &headers).await?;
     match retry_one(&state, store.as_ref(), &job).await? {
         Retry::Queued {
             task_id,
             session_id,
         } => {
-            let body = json!({ "task_id": task_id, "session_id": session_id.to_string(), "status": "queued" });
+            let body =
+                json!({ "task_id": task_id, "session": session_id.handle(), "status": "queued" });
             Ok((StatusCode::ACCEPTED, Json(body)).into_response())
         }
         Retry::Refused(refusal) => Err(refusal.into()),
@@ -169,14 +215,33 @@ async fn retry(
 /// Retries the newest dead jobs (up to [`MOST_AT_ONCE`]), saying which were left and why.
 /// A store failure ends the pass with a 503; the jobs retried until then stay retried, so
 /// calling again picks up where it stopped.
-async fn retry_all(State(state): State<AppState>) -> ApiResult<Json<serde_json::Value>> {
+///
+/// Each run started takes one processing request from the caller's rate limit; once
+/// the limit refuses, the rest are skipped with `rate_limited` (call again later).
+async fn retry_all(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
     let store = state.queue.store();
     let jobs = store.dead(MOST_AT_ONCE).await.map_err(unavailable)?;
     let mut retried = 0_u64;
     let mut skipped = Vec::new();
+    let mut limited = false;
     // One at a time, in order: two dead jobs of one session must not both start a run
     // (the second finds the session busy and is skipped).
     for job in &jobs {
+        if let Some(refusal) = refusal_before_run(job) {
+            skipped.push(json!({ "task_id": job.task_id, "code": refusal.code() }));
+            continue;
+        }
+        if !limited && limits::take_process(&state, peer, &headers).await.is_err() {
+            limited = true;
+        }
+        if limited {
+            skipped.push(json!({ "task_id": job.task_id, "code": "rate_limited" }));
+            continue;
+        }
         match retry_one(&state, store.as_ref(), job).await? {
             Retry::Queued { .. } => retried += 1,
             Retry::Refused(refusal) => {
@@ -225,6 +290,18 @@ async fn find(store: &dyn JobStore, task_id: &str) -> ApiResult<Option<DeadJob>>
     store.dead_job(task_id).await.map_err(unavailable)
 }
 
+/// Why a dead job cannot be retried, as far as the job itself tells (before any rate
+/// limit is spent on it).
+fn refusal_before_run(dead: &DeadJob) -> Option<Refusal> {
+    match decode(dead) {
+        None => Some(Refusal::NotRetryable),
+        Some(job) if job.dead_retries >= ConvertJob::MAX_DEAD_RETRIES => {
+            Some(Refusal::RetriesExhausted)
+        }
+        Some(_) => None,
+    }
+}
+
 /// Starts a new run of the dead job's session and puts that run's job in the dead
 /// job's place.
 async fn retry_one(state: &AppState, store: &dyn JobStore, dead: &DeadJob) -> ApiResult<Retry> {
@@ -241,8 +318,9 @@ async fn retry_one(state: &AppState, store: &dyn JobStore, dead: &DeadJob) -> Ap
         StartRun::Busy(_) => return Ok(Retry::Refused(Refusal::SessionBusy)),
         StartRun::Missing => return Ok(Retry::Refused(Refusal::SessionGone)),
     };
-    // The new run asks for what the dead one asked for (the details columns).
-    let job = ConvertJob::new(id, session.attempt).with_details(old.details);
+    // The new run asks for what the dead one asked for (the details columns), and
+    // carries one more dead-list retry.
+    let job = old.dead_retry(session.attempt);
     let payload = serde_json::to_string(&job).map_err(|e| ApiError::Internal(e.to_string()))?;
     match store
         .requeue_dead(&dead.task_id, (&task_id, &payload))
@@ -266,6 +344,39 @@ async fn retry_one(state: &AppState, store: &dyn JobStore, dead: &DeadJob) -> Ap
         Err(e) => {
             abandon_unqueued_run(state, id, session.attempt).await;
             Err(unavailable(e))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failures_message_names_no_session_id() {
+        let id = SessionId::random();
+        let text =
+            format!("file store get {id}/input.xlsx: at /data/sessions/{id}/input.xlsx not found");
+        let shown = without_session_ids(&text);
+        assert!(!shown.contains(&id.to_string()), "{shown}");
+        assert_eq!(
+            shown,
+            format!(
+                "file store get {h}/input.xlsx: at /data/sessions/{h}/input.xlsx not found",
+                h = id.handle()
+            )
+        );
+        assert_eq!(
+            without_session_ids(&format!("ab{id}")),
+            format!("ab{}", id.handle())
+        );
+        for kept in [
+            "Processing failed after 3 attempts: timeout",
+            "deadbeef-1234 x",
+            "",
+            "ab",
+        ] {
+            assert_eq!(without_session_ids(kept), kept);
         }
     }
 }

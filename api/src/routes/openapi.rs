@@ -120,11 +120,11 @@ fn session_errors(mut responses: Value) -> Value {
 }
 
 /// The answers every gated ops route may give besides its own: no or a wrong ops token,
-/// operator data closed, an unreachable store.
+/// operator data closed or local only, an unreachable store.
 fn ops_errors(mut responses: Value) -> Value {
     let common = json!({
         "401": unauthorized("Missing or invalid ops token (`unauthorized`)"),
-        "403": error("Submitter tokens without an ops token: operator data is closed (`forbidden`)"),
+        "403": error(OPS_FORBIDDEN),
         "503": retry_later("The store or the queue is unreachable (`unavailable`)")
     });
     for (status, response) in common.as_object().into_iter().flatten() {
@@ -135,10 +135,24 @@ fn ops_errors(mut responses: Value) -> Value {
     responses
 }
 
+const OPS_FORBIDDEN: &str = "Operator data is closed (submitter tokens without an ops token), or no ops token is set and the client is not on this machine (`forbidden`)";
+const OPS_ACTION_FORBIDDEN: &str = "Operator data is closed or local only (`forbidden`), or the request came from another site's page (`cross_site`)";
+
+/// The answers every operator action (POST, DELETE) may give besides a read's: sent
+/// from another site, or without a JSON content type.
+fn ops_action_errors(responses: Value) -> Value {
+    let mut responses = ops_errors(responses);
+    responses["403"] = error(OPS_ACTION_FORBIDDEN);
+    responses["415"] = error(
+        "Without the JSON content type (application/json), which a plain form cannot send (`unsupported_media_type`)",
+    );
+    responses
+}
+
 /// The operators' routes, behind the ops gate: the stats snapshot and the dead list.
 fn ops_paths() -> Value {
     let task_id_param = json!([{ "name": "task_id", "in": "path", "required": true, "description": "A dead job's task id, as the listing gives it", "schema": { "type": "string" } }]);
-    let ops_auth = "Needs `Authorization: Bearer <ops_token>` when an ops token is configured; closed (403) when submitter tokens are configured without one.";
+    let ops_auth = "Needs `Authorization: Bearer <ops_token>` when an ops token is configured; without one, answered only to clients on the service's own machine (loopback), and closed (403) when submitter tokens are configured. Actions (POST, DELETE) also need `Content-Type: application/json` and are refused when sent from another site's page.";
     json!({
         "/api/v1/ops/stats": {
             "get": {
@@ -152,7 +166,7 @@ fn ops_paths() -> Value {
                             "done": { "type": "integer", "minimum": 0 }, "dead": { "type": "integer", "minimum": 0 },
                             "oldest_pending_seconds": { "type": "number", "minimum": 0, "description": "0 when nothing waits" },
                             "error": { "type": "string" } } } } } } } },
-                    "401": unauthorized("Missing or invalid ops token (`unauthorized`)"), "403": error("Submitter tokens without an ops token: operator data is closed (`forbidden`)") }
+                    "401": unauthorized("Missing or invalid ops token (`unauthorized`)"), "403": error(OPS_FORBIDDEN) }
             }
         },
         "/api/v1/ops/dead-jobs": {
@@ -172,7 +186,7 @@ fn ops_paths() -> Value {
                 "summary": "Delete the newest 1,000 dead jobs",
                 "description": ops_auth,
                 "security": [{}, { "opsToken": [] }],
-                "responses": ops_errors(json!({
+                "responses": ops_action_errors(json!({
                     "200": { "description": "How many were deleted", "content": { "application/json": { "schema": { "type": "object", "required": ["deleted"], "properties": {
                         "deleted": { "type": "integer", "minimum": 0 } } } } } }
                 }))
@@ -184,8 +198,8 @@ fn ops_paths() -> Value {
                 "summary": "Retry the newest 1,000 dead jobs: each starts a new run of its session",
                 "description": ops_auth,
                 "security": [{}, { "opsToken": [] }],
-                "responses": ops_errors(json!({
-                    "200": { "description": "How many were queued, and which were left with the reason (`not_retryable`, `session_gone`, `session_busy`, `dead_job_not_found`)",
+                "responses": ops_action_errors(json!({
+                    "200": { "description": "How many were queued, and which were left with the reason (`not_retryable`, `retries_exhausted`, `session_gone`, `session_busy`, `dead_job_not_found`, and `rate_limited` once each run started has used up the caller's processing limit)",
                         "content": { "application/json": { "schema": { "type": "object", "required": ["retried", "skipped"], "properties": {
                             "retried": { "type": "integer", "minimum": 0 },
                             "skipped": { "type": "array", "items": { "type": "object", "required": ["task_id", "code"], "properties": {
@@ -200,12 +214,13 @@ fn ops_paths() -> Value {
                 "summary": "Retry a dead job: start a new run of its session (new task id) in the dead job's place",
                 "description": ops_auth,
                 "security": [{}, { "opsToken": [] }],
-                "responses": ops_errors(json!({
-                    "202": { "description": "Queued", "content": { "application/json": { "schema": { "type": "object", "required": ["task_id", "session_id", "status"], "properties": {
-                        "task_id": { "type": "string", "description": "The new run's task id" }, "session_id": { "type": "string", "format": "uuid" },
+                "responses": ops_action_errors(json!({
+                    "202": { "description": "Queued", "content": { "application/json": { "schema": { "type": "object", "required": ["task_id", "session", "status"], "properties": {
+                        "task_id": { "type": "string", "description": "The new run's task id" }, "session": { "type": "string", "pattern": "^[0-9a-f]{12}$", "description": "The session's handle" },
                         "status": { "type": "string", "enum": ["queued"] } } } } } },
                     "404": error("No dead job has this task id (`dead_job_not_found`)"),
-                    "409": error("The payload does not decode (`not_retryable`), the session expired or was deleted (`session_gone`), or it is queued or processing (`session_busy`)")
+                    "409": error("The payload does not decode (`not_retryable`), the session was retried from the dead list 3 times already (`retries_exhausted`), the session expired or was deleted (`session_gone`), or it is queued or processing (`session_busy`)"),
+                    "429": retry_later("Too many processing requests: a retry counts as one (`rate_limited`)")
                 }))
             }
         },
@@ -216,7 +231,7 @@ fn ops_paths() -> Value {
                 "summary": "Delete a dead job",
                 "description": ops_auth,
                 "security": [{}, { "opsToken": [] }],
-                "responses": ops_errors(json!({
+                "responses": ops_action_errors(json!({
                     "204": { "description": "Deleted" },
                     "404": error("No dead job has this task id (`dead_job_not_found`)")
                 }))
@@ -258,7 +273,7 @@ pub fn document() -> Value {
                         "408": error("The upload arrived too slowly (`request_timeout`)"),
                         "413": error("Larger than the upload limit (`payload_too_large`), or more rows, columns, cells or text than a sheet may hold (`sheet_too_large`)"),
                         "415": error("Not a multipart upload (`unsupported_media_type`)"),
-                        "429": retry_later("Too many uploads (`rate_limited`)"),
+                        "429": retry_later("Too many uploads (`rate_limited`), or too many uploads from this client at once (`too_many_uploads`)"),
                         "503": retry_later("Busy reading other uploads (`busy`), holding as many sessions or bytes as allowed (`storage_full`), or the store is unreachable (`unavailable`)")
                     }
                 }
@@ -419,9 +434,9 @@ pub fn document() -> Value {
             "RowsPage": { "type": "object", "required": ["total", "offset", "limit", "rows"], "properties": {
                 "total": { "type": "integer", "minimum": 0 }, "offset": { "type": "integer", "minimum": 0 }, "limit": { "type": "integer", "minimum": 1, "maximum": 1000 },
                 "rows": { "type": "array", "items": { "$ref": "#/components/schemas/Row" } } } },
-            "DeadJob": { "type": "object", "required": ["task_id", "session_id", "run", "attempts", "error", "died_at"], "properties": {
+            "DeadJob": { "type": "object", "required": ["task_id", "session", "run", "attempts", "error", "died_at"], "properties": {
                 "task_id": { "type": "string" },
-                "session_id": { "type": "string", "format": "uuid", "nullable": true, "description": "Null when the payload does not decode" },
+                "session": { "type": "string", "pattern": "^[0-9a-f]{12}$", "nullable": true, "description": "The session's handle (the first 12 hex digits of the SHA-256 of its id), never its id; null when the payload does not decode" },
                 "run": { "type": "integer", "minimum": 0, "nullable": true, "description": "The session's run the job was for; null when the payload does not decode" },
                 "attempts": { "type": "integer", "minimum": 0, "description": "Queue attempts used" },
                 "error": { "type": "string", "description": "Why it was given up" },

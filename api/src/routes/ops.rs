@@ -1,15 +1,15 @@
 //! The operators' surface: `/metrics` (Prometheus), `/api/v1/ops/stats` (JSON), the dead
 //! list (`/api/v1/ops/dead-jobs`, in [`super::dead_jobs`]), and the `/ops` dashboard page
 //! that renders them. Who may read the data and act on the dead list is decided by
-//! [`OpsGate`] (the same rule as a worker's `/metrics`); the page itself holds no data
-//! and stays open.
+//! [`OpsGate`] (the same rule as a worker's `/metrics`); actions also refuse requests
+//! another site's page could forge. The page itself holds no data and stays open.
 
-use std::{sync::Arc, time::Instant};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use axum::{
     Json, Router,
-    extract::State,
-    http::Method,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, Method},
     middleware,
     response::{IntoResponse, Response},
     routing::{MethodRouter, get},
@@ -53,17 +53,75 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Lets a request through [`OpsGate`] (the rule the workers' `/metrics` follows too),
-/// answering a refusal as the API answers every error.
+/// answering a refusal as the API answers every error. The gate sees the connection's
+/// peer address, never a forwarded one. An action (POST, DELETE) must also come from
+/// this service's own page or a script ([`same_site_action`]).
 async fn gate(
     State(gate): State<Arc<OpsGate>>,
     req: axum::extract::Request,
     next: middleware::Next,
 ) -> Response {
-    match gate.check(req.headers()) {
-        Ok(()) => next.run(req).await,
-        Err(OpsRefusal::Unauthorized) => ApiError::OpsUnauthorized.into_response(),
-        Err(OpsRefusal::Closed) => ApiError::OpsClosed.into_response(),
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Err(refusal) = gate.check(req.headers(), peer) {
+        return match refusal {
+            OpsRefusal::Unauthorized => ApiError::OpsUnauthorized,
+            OpsRefusal::Closed => ApiError::OpsClosed,
+            OpsRefusal::NotLocal => ApiError::OpsNotLocal,
+        }
+        .into_response();
     }
+    if is_action(req.method())
+        && let Err(e) = same_site_action(req.headers())
+    {
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
+fn is_action(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Refuses an operator action another site's page could have made the operator's
+/// browser send (cross-site request forgery), whatever the CORS setting:
+/// - `Sec-Fetch-Site` (every current browser sends it) must be `same-origin` or `none`
+///   (typed or bookmarked); `same-site` is refused too, a sibling subdomain is
+///   another site's page;
+/// - `Origin`, when sent, must name the host the request was sent to;
+/// - the body must be declared JSON: a plain HTML form cannot send that content type,
+///   and a script on another origin that sets it needs a CORS preflight, which
+///   `/api/v1/ops/*` never passes.
+///
+/// Scripts (curl, a client library) send neither browser header and pass with the JSON
+/// content type.
+fn same_site_action(headers: &HeaderMap) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(ApiError::CrossSite);
+    }
+    if let Some(origin) = header("origin") {
+        let origin_host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest.trim_end_matches('/'));
+        let same = matches!((origin_host, header("host")), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h));
+        if !same {
+            return Err(ApiError::CrossSite);
+        }
+    }
+    let json = header("content-type").is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !json {
+        return Err(ApiError::JsonRequired);
+    }
+    Ok(())
 }
 
 /// Everything the dashboard shows, from the shared stores.
@@ -120,4 +178,87 @@ async fn stats(State(state): State<AppState>) -> Json<Value> {
         })).collect::<Vec<_>>(),
         "resolution": resolution,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.insert(*name, value.parse().unwrap());
+        }
+        h
+    }
+
+    const JSON: (&str, &str) = ("content-type", "application/json");
+
+    #[test]
+    fn a_script_with_a_json_content_type_may_act() {
+        assert!(same_site_action(&headers(&[JSON])).is_ok());
+        assert!(
+            same_site_action(&headers(&[(
+                "content-type",
+                "Application/JSON; charset=utf-8"
+            )]))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_services_own_page_may_act() {
+        let h = headers(&[
+            JSON,
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(same_site_action(&h).is_ok());
+    }
+
+    #[test]
+    fn another_sites_page_may_not_act() {
+        for h in [
+            headers(&[
+                JSON,
+                ("host", "127.0.0.1:8080"),
+                ("origin", "https://evil.example"),
+            ]),
+            headers(&[JSON, ("host", "127.0.0.1:8080"), ("origin", "null")]),
+            headers(&[
+                JSON,
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.0.0.1:9999"),
+            ]),
+            headers(&[JSON, ("sec-fetch-site", "cross-site")]),
+            headers(&[JSON, ("sec-fetch-site", "same-site")]),
+            headers(&[JSON, ("origin", "http://127.0.0.1:8080")]),
+        ] {
+            assert!(
+                matches!(same_site_action(&h), Err(ApiError::CrossSite)),
+                "{h:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_form_content_type_is_not_enough() {
+        for ct in [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "text/plain",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("content-type", ct.parse().unwrap());
+            assert!(
+                matches!(same_site_action(&h), Err(ApiError::JsonRequired)),
+                "{ct}"
+            );
+        }
+        assert!(matches!(
+            same_site_action(&HeaderMap::new()),
+            Err(ApiError::JsonRequired)
+        ));
+    }
 }

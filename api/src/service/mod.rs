@@ -8,6 +8,7 @@ pub mod row_views;
 pub mod sessions;
 pub mod sheet_work;
 pub mod upload;
+pub mod upload_budget;
 pub mod usage;
 pub mod views;
 

@@ -221,8 +221,8 @@ pub async fn delete(state: &AppState, who: &Submitter, id: SessionId) -> ApiResu
     if let Err(e) = state.events.delete(id).await {
         tracing::warn!(session = %id, error = %e, "could not remove the session's events");
     }
-    state.files.remove_session(id).await?;
-    state.usage.forget().await;
+    let bytes = state.files.remove_session(id).await?;
+    state.usage.removed(bytes).await;
     tracing::info!(session = %id, "session deleted");
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Upload: store the multipart body's file as it arrives, validate it with the
 //! original app's rules and messages (first failure wins), and create the session.
 
-use axum::body::Bytes;
 use axum::extract::{Multipart, multipart::MultipartError};
 use maplink::{
     domain::{FileFormat, Session, SessionId},
@@ -9,6 +8,7 @@ use maplink::{
     sheet::{self, Preview},
 };
 
+use super::upload_budget::HeldBody;
 use crate::{
     access::Submitter,
     error::{ApiError, ApiResult},
@@ -36,8 +36,9 @@ struct Received {
     format: FileFormat,
     /// The bytes as they came, kept for reading the sheet: a workbook is a zip, whose
     /// directory is at its end, so it is read whole once it is all here (at most
-    /// `max_upload_bytes`). The chunks share their memory with what went to the store.
-    chunks: Vec<Bytes>,
+    /// `max_upload_bytes`). In memory while uploads in flight fit their budget, else in
+    /// a temporary file ([`super::upload_budget`]).
+    body: HeldBody,
     size: u64,
 }
 
@@ -61,7 +62,7 @@ async fn receive(
         let filename = field.file_name().unwrap_or_default().trim().to_owned();
         let format = FileFormat::from_filename(&filename);
         let mut writer = format.map(|f| state.files.writer(id, SessionFile::Input(f)));
-        let mut chunks = Vec::new();
+        let mut body = state.upload_memory.body();
         let mut size = 0u64;
         // A part with a bad name is still read to its end, so that a body over the
         // limit is refused as too large first, as the original app did.
@@ -72,7 +73,7 @@ async fn receive(
             }
             if let Some(writer) = writer.as_mut() {
                 writer.write(chunk.clone()).await?;
-                chunks.push(chunk);
+                body.push(chunk).await?;
             }
         }
         if filename.is_empty() {
@@ -85,7 +86,7 @@ async fn receive(
         return Ok(Received {
             filename,
             format,
-            chunks,
+            body,
             size,
         });
     }
@@ -155,7 +156,7 @@ async fn accept(
     let Received {
         filename,
         format,
-        chunks,
+        body,
         size,
     } = received;
     check_quotas(state, size).await?;
@@ -164,7 +165,12 @@ async fn accept(
     // the async executor. Only the header and the preview rows are kept.
     let scan = state
         .sheet_work
-        .run(move || sheet::scan(&chunks.concat(), format, &limits, sheet::PREVIEW_ROWS))
+        .run(move || {
+            let bytes = body
+                .into_bytes()
+                .map_err(|e| maplink::Error::Invalid(format!("upload spool unreadable: {e}")))?;
+            sheet::scan(&bytes, format, &limits, sheet::PREVIEW_ROWS)
+        })
         .await?;
     let columns = sheet::find_columns(scan.head.header())
         .map_err(|e| ApiError::MissingColumns(e.to_string()))?;

@@ -137,16 +137,16 @@
     text("dead-count", jobs.length < list.count ? "Showing the newest " + jobs.length + " of " + list.count + "." : "");
     const tb = $("dead-jobs").tBodies[0];
     tb.replaceChildren(...jobs.map((j) => {
-      // The short id keeps the buttons on screen; the whole id is the cell's title.
-      const session = j.session_id ? j.session_id.slice(0, 8) + "…" : "unreadable payload";
+      // The session's handle, never its id: the id is the session's only protection.
+      const session = j.session || "unreadable payload";
       const tr = row([session, j.run, j.attempts, j.error, new Date(j.died_at).toLocaleString()],
-        [j.session_id ? null : "null"]);
+        [j.session ? null : "null"]);
       tr.dataset.task = j.task_id;
-      tr.cells[0].title = j.session_id || "task " + j.task_id;
+      tr.cells[0].title = "task " + j.task_id;
       tr.cells[3].title = j.error;
       const actions = document.createElement("td");
       actions.append(
-        button("Retry", "retry", j.task_id, false, j.session_id ? null : "The payload cannot be read: there is no session to run again"),
+        button("Retry", "retry", j.task_id, false, j.session ? null : "The payload cannot be read: there is no session to run again"),
         " ",
         button("Delete", "delete", j.task_id, true, null));
       tr.appendChild(actions);
@@ -163,8 +163,10 @@
 
   // Sends an ops request; answers the parsed body (null when there is none) or throws
   // with the API's message.
+  // Actions are declared JSON: the API refuses operator actions a plain form could send.
   async function call(method, path) {
-    const r = await fetch(path, { method, headers: authHeaders() });
+    const headers = Object.assign({ "Content-Type": "application/json" }, authHeaders());
+    const r = await fetch(path, { method, headers, body: "{}" });
     if (r.status === 401 || r.status === 403) $("token-box").hidden = false;
     const body = r.status === 204 ? null : await r.json().catch(() => null);
     if (!r.ok) throw new Error((body && body.error) || "HTTP " + r.status);
@@ -191,7 +193,7 @@
   function retryOne(taskId) {
     act(async () => {
       const r = await call("POST", deadPath(taskId) + "/retry");
-      return "Session " + r.session_id + " is queued again (task " + r.task_id + ").";
+      return "Session " + r.session + " is queued again (task " + r.task_id + ").";
     });
   }
 

@@ -86,6 +86,12 @@ pub struct Settings {
     pub sheet_work_threads: usize,
     /// Uploads that may wait for a sheet thread; 0 = none wait.
     pub sheet_work_queue: usize,
+    /// Bytes all uploads in flight may hold in memory together; an upload whose next
+    /// chunk does not fit goes on in a temporary file under `data_dir`.
+    pub max_upload_memory_bytes: u64,
+    /// Uploads one client (an IPv4 address, an IPv6 /64) may send at once; beyond,
+    /// 429. 0 = no limit.
+    pub max_uploads_per_client: usize,
     /// Live sessions the service keeps at most; uploads beyond get 503. 0 = no limit.
     pub max_sessions: u64,
     /// Bytes of session files the service keeps at most; uploads beyond get 503.
@@ -222,6 +228,8 @@ impl Default for Settings {
             max_cells: 5_000_000,
             sheet_work_threads: 2,
             sheet_work_queue: 16,
+            max_upload_memory_bytes: 64 * 1024 * 1024,
+            max_uploads_per_client: 4,
             max_sessions: 100_000,
             max_stored_bytes: 20 * 1024 * 1024 * 1024,
             request_header_timeout_secs: 10,
@@ -328,6 +336,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("max_cells", Kind::Integer),
     ("sheet_work_threads", Kind::Integer),
     ("sheet_work_queue", Kind::Integer),
+    ("max_upload_memory_bytes", Kind::Integer),
+    ("max_uploads_per_client", Kind::Integer),
     ("max_sessions", Kind::Integer),
     ("max_stored_bytes", Kind::Integer),
     ("request_header_timeout_secs", Kind::Integer),

@@ -16,6 +16,16 @@ impl SessionId {
         Self(Uuid::new_v4())
     }
 
+    /// A name for the session that grants nothing: the first 12 hex digits of the
+    /// SHA-256 of its id, shown where people other than its submitter look (the dead
+    /// list). Anyone holding the id can compute it to find the session there; the
+    /// handle does not lead back to the id.
+    pub fn handle(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.to_string().as_bytes());
+        digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The first eight characters, for log lines (`3f2a9c1e…`).
     pub fn short(&self) -> String {
         let mut s = self.0.simple().to_string();
@@ -63,6 +73,14 @@ mod tests {
         let id = SessionId::random();
         assert_eq!(id.to_string().parse::<SessionId>().unwrap(), id);
         assert_eq!(id.short().len(), 8);
+        let handle = id.handle();
+        assert_eq!(handle.len(), 12);
+        assert_eq!(handle, id.handle(), "stable");
+        assert!(
+            !id.to_string().replace('-', "").contains(&handle),
+            "not a piece of the id"
+        );
+        assert_ne!(handle, SessionId::random().handle());
     }
 
     #[test]

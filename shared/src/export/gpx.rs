@@ -6,7 +6,7 @@
 
 use gpx::{Gpx, GpxVersion, Link, Metadata, Waypoint};
 
-use super::{Point, Points};
+use super::{Point, Points, xml_text::xml_string};
 use crate::Result;
 
 pub(super) fn write(points: &Points) -> Result<Vec<u8>> {
@@ -14,8 +14,8 @@ pub(super) fn write(points: &Points) -> Result<Vec<u8>> {
         version: GpxVersion::Gpx11,
         creator: Some("maplink".to_owned()),
         metadata: Some(Metadata {
-            name: Some(points.title.to_owned()),
-            description: Some(points.summary()),
+            name: Some(xml_string(points.title)),
+            description: Some(xml_string(points.summary())),
             ..Default::default()
         }),
         waypoints: points.located.iter().map(|p| waypoint(points, p)).collect(),
@@ -28,8 +28,9 @@ pub(super) fn write(points: &Points) -> Result<Vec<u8>> {
 
 fn waypoint(points: &Points, point: &Point) -> Waypoint {
     let mut w = Waypoint::new(geo_types::Point::new(point.lng, point.lat));
-    w.name = Some(point.name(points));
-    w.comment = point.text(points.comment);
+    // Every text of the waypoint as XML may hold it.
+    w.name = Some(xml_string(point.name(points)));
+    w.comment = point.text(points.comment).map(xml_string);
     let described: Vec<String> = points
         .columns
         .iter()
@@ -37,13 +38,13 @@ fn waypoint(points: &Points, point: &Point) -> Waypoint {
         .filter(|(i, _)| ![points.name, points.comment].contains(&Some(*i)))
         .filter_map(|(i, column)| Some(format!("{column}: {}", point.text(Some(i))?)))
         .collect();
-    w.description = (!described.is_empty()).then(|| described.join("\n"));
-    w.source = point.outcome.source.clone();
+    w.description = (!described.is_empty()).then(|| xml_string(described.join("\n")));
+    w.source = point.outcome.source.as_deref().map(xml_string);
     w.links = point
         .text(points.link)
         .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
         .map(|href| Link {
-            href,
+            href: xml_string(href),
             text: None,
             type_: None,
         })

@@ -12,7 +12,7 @@ use kml::{
 };
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, Event};
 
-use super::{Point, Points};
+use super::{Point, Points, xml_text::xml_string};
 use crate::Result;
 
 pub(super) fn write(points: &Points) -> Result<Vec<u8>> {
@@ -60,6 +60,7 @@ fn placemark(points: &Points, point: &Point) -> Placemark {
         .iter()
         .enumerate()
         .map(|(i, column)| (column.clone(), point.text(Some(i)).unwrap_or_default()));
+    // Every text in the placemark, names of columns included, as XML may hold it.
     let fields = point.fields(points).into_iter().map(|(key, value)| {
         let value = match value {
             serde_json::Value::Null => String::new(),
@@ -69,8 +70,8 @@ fn placemark(points: &Points, point: &Point) -> Placemark {
         (key, value)
     });
     Placemark {
-        name: Some(point.name(points)),
-        description: point.text(points.comment),
+        name: Some(xml_string(point.name(points))),
+        description: point.text(points.comment).map(xml_string),
         geometry: Some(Geometry::Point(KmlPoint::new(point.lng, point.lat, None))),
         children: vec![extended_data(columns.chain(fields))],
         ..Default::default()
@@ -81,7 +82,7 @@ fn placemark(points: &Points, point: &Point) -> Placemark {
 fn text(name: &str, content: &str) -> Kml {
     Kml::Element(Element {
         name: name.to_owned(),
-        content: Some(content.to_owned()),
+        content: Some(xml_string(content)),
         ..Default::default()
     })
 }
@@ -93,10 +94,10 @@ fn extended_data<K: Into<String>>(data: impl IntoIterator<Item = (K, String)>) -
             .into_iter()
             .map(|(name, value)| Element {
                 name: "Data".to_owned(),
-                attrs: HashMap::from([("name".to_owned(), name.into())]),
+                attrs: HashMap::from([("name".to_owned(), xml_string(name.into()))]),
                 children: vec![Element {
                     name: "value".to_owned(),
-                    content: Some(value),
+                    content: Some(xml_string(value)),
                     ..Default::default()
                 }],
                 ..Default::default()

@@ -8,11 +8,15 @@
 //! header ([`Points::unlocated`]) and, on the API, in a response header.
 //!
 //! Each format is written by its georust crate (`geojson`, `kml`, `gpx`), never by
-//! string templates: escaping and structure are theirs.
+//! string templates: escaping and structure are theirs. The XML formats get every text
+//! through [`xml_text`] first: characters XML 1.0 forbids cannot be escaped.
 
 mod geojson;
 mod gpx;
 mod kml;
+mod xml_text;
+
+pub use xml_text::xml_text;
 
 use crate::{
     Result,

@@ -257,8 +257,9 @@ impl FileStore {
         self.delete(&Self::location(id, file)).await
     }
 
-    /// Removes every file of a session. Removing a session that has no files is fine.
-    pub async fn remove_session(&self, id: SessionId) -> Result<()> {
+    /// Removes every file of a session, answering the bytes they held. Removing a
+    /// session that has no files is fine.
+    pub async fn remove_session(&self, id: SessionId) -> Result<u64> {
         let prefix = ObjectPath::from(id.to_string());
         let listed: Vec<_> = self
             .store
@@ -266,8 +267,10 @@ impl FileStore {
             .try_collect()
             .await
             .map_err(|e| storage_error(StorageOp::List, prefix.as_ref(), e))?;
+        let mut bytes = 0u64;
         for meta in listed {
             self.delete(&meta.location).await?;
+            bytes = bytes.saturating_add(meta.size);
         }
         if self.local_root.is_some() {
             // Listings do not show a staging file left by a process killed mid-write;
@@ -279,7 +282,7 @@ impl FileStore {
                 Err(e) => return Err(Error::io(dir, e)),
             }
         }
-        Ok(())
+        Ok(bytes)
     }
 
     /// The bytes of every file of every session (for the global storage quota). Lists
