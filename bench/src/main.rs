@@ -8,6 +8,7 @@
 //! cargo run --release -p maplink-bench -- storage
 //! cargo run --release -p maplink-bench -- shutdown
 //! cargo run --release -p maplink-bench -- exports
+//! cargo run --release -p maplink-bench -- unfinished
 //! ```
 //!
 //! Scenarios:
@@ -42,6 +43,10 @@
 //!   the processed sheet, pair it with the run's log, write); median of 5 per format:
 //!   time (target: less than the conversion's), rows/s and size.
 //!
+//! - `unfinished`: 75 uploads of 15 MiB from three addresses that never send their
+//!   closing boundary, and an ordinary upload from a fourth ([`unfinished`]): how they
+//!   were answered, the API's peak RSS, and its RSS once they left.
+//!
 //! Each scenario prints its numbers and the target; the exit status is non-zero when a
 //! target is missed.
 
@@ -55,6 +60,7 @@ mod scenarios;
 mod shutdown;
 mod stack;
 mod storage;
+mod unfinished;
 
 use std::process::ExitCode;
 
@@ -76,6 +82,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Some("storage") => met &= storage::storage(number(1, 100_000)?).await?,
         Some("shutdown") => met &= shutdown::shutdown().await?,
         Some("exports") => met &= exports::exports(number(1, 100_000)?).await?,
+        Some("unfinished") => met &= unfinished::unfinished().await?,
         Some("measure") => {
             let path = args
                 .get(1)
@@ -88,7 +95,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Some(other) => {
             anyhow::bail!(
-                "unknown scenario {other:?}; use sheet [ROWS], links [N], hostile, queue, storage [ROWS] or shutdown"
+                "unknown scenario {other:?}; use sheet [ROWS], links [N], hostile, queue, storage [ROWS], shutdown, exports [ROWS] or unfinished"
             )
         }
     }

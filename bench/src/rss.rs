@@ -1,5 +1,5 @@
 //! Peak resident memory (`VmHWM`, the high-water mark the kernel keeps for a process's
-//! whole life) from `/proc/<pid>/status` (Linux).
+//! whole life) and resident memory now (`VmRSS`) from `/proc/<pid>/status` (Linux).
 
 /// The value of `key` (a `kB` field) in `/proc/<pid>/status`, in MiB.
 fn status_mib(pid: &str, key: &str) -> Option<f64> {
@@ -17,4 +17,9 @@ pub fn peak_mib() -> Option<f64> {
 /// The peak RSS of process `pid` so far in MiB, if it is still running.
 pub fn peak_of(pid: u32) -> Option<f64> {
     status_mib(&pid.to_string(), "VmHWM:")
+}
+
+/// The resident memory of process `pid` now in MiB, if it is still running.
+pub fn current_of(pid: u32) -> Option<f64> {
+    status_mib(&pid.to_string(), "VmRSS:")
 }

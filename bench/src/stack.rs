@@ -183,6 +183,11 @@ impl Service {
         rss::peak_of(self.child.id()).unwrap_or(f64::NAN)
     }
 
+    /// Its resident memory now (`VmRSS`), NaN once it is gone.
+    pub fn rss_mib(&self) -> f64 {
+        rss::current_of(self.child.id()).unwrap_or(f64::NAN)
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

@@ -69,8 +69,8 @@ pub struct Settings {
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (for rate
     /// limits); empty = limits apply to the peer address.
     pub trusted_proxies: Vec<String>,
-    /// Bearer token for `/metrics`, `/api/v1/ops/stats` (and so the `/ops` dashboard);
-    /// unset = open.
+    /// Bearer token for `/metrics` and `/api/v1/ops/*` (the `/ops` dashboard's data and
+    /// actions); unset = clients on this machine only (closed with submitter tokens).
     pub ops_token: Option<String>,
     /// Largest total size the parts of an .xlsx may unpack to (zip bomb guard), and
     /// the most text one workbook's cells may hold.

@@ -9,8 +9,9 @@
 //!   maplink-deploy-check live-workers BASE N          wait until the ops data counts N live workers
 //!   maplink-deploy-check prometheus-targets URL JOB N wait until Prometheus scrapes N healthy JOB targets
 //!
-//! BASE is the API's address (`http://127.0.0.1:8080`). Waits end after `--timeout
-//! SECS` (default 120). Exits 0 when the check holds, 1 with the reason when it does
+//! BASE is the API's address (`http://127.0.0.1:8080`). Operator data (`metrics`,
+//! `live-workers`) is asked for with `MAPLINK_OPS_TOKEN` from the environment as the
+//! bearer token, when it is set. Waits end after `--timeout SECS` (default 120). Exits 0 when the check holds, 1 with the reason when it does
 //! not, 2 on a usage error.
 
 use std::{
@@ -41,7 +42,14 @@ async fn main() -> ExitCode {
         args.drain(..2);
     }
     let client = maplink_tests::http_client();
-    let check = Check { client, timeout };
+    let ops_token = std::env::var("MAPLINK_OPS_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
+    let check = Check {
+        client,
+        timeout,
+        ops_token,
+    };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let outcome = match args.as_slice() {
         ["convert", base] => check.convert(base).await,
@@ -88,6 +96,7 @@ impl std::error::Error for Fatal {}
 struct Check {
     client: reqwest::Client,
     timeout: Duration,
+    ops_token: Option<String>,
 }
 
 impl Check {
@@ -179,8 +188,17 @@ impl Check {
         .await
     }
 
+    /// `GET url` for operator data: with the ops token when there is one.
+    fn ops_get(&self, url: &str) -> reqwest::RequestBuilder {
+        let req = self.client.get(url);
+        match &self.ops_token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        }
+    }
+
     async fn metrics(&self, url: &str, names: &[&str]) -> Result<()> {
-        let r = self.client.get(url).send().await?;
+        let r = self.ops_get(url).send().await?;
         ensure!(r.status() == 200, "{url} answered {}", r.status());
         let text = r.text().await?;
         // A NAME may carry the start of its labels (`maplink_queue_depth{state="pending"`).
@@ -197,7 +215,10 @@ impl Check {
 
     async fn live_workers(&self, base: &str, want: usize) -> Result<()> {
         self.wait(&format!("{want} live workers"), || async {
-            let stats = self.json(&format!("{base}/api/v1/ops/stats")).await?;
+            let url = format!("{base}/api/v1/ops/stats");
+            let r = self.ops_get(&url).send().await?;
+            ensure!(r.status().is_success(), "{url} answered {}", r.status());
+            let stats: Value = r.json().await?;
             let live = stats["workers"]
                 .as_array()
                 .context("ops stats without workers")?
