@@ -167,8 +167,8 @@ async fn uploads_beyond_the_session_quota_are_refused_until_room_is_made() {
     assert!(r.headers().contains_key("retry-after"));
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["code"], "storage_full");
-    // A deleted session makes room (the API that deletes a session counts again at
-    // its next upload).
+    // A deleted session makes room at once (the API that deletes a session takes it
+    // off its kept count).
     let id = first["session_id"].as_str().unwrap();
     assert_eq!(app.delete(id).await.status(), 204);
     app.upload_ok("c.xlsx", sheets::seed_example_xlsx()).await;

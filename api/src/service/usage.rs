@@ -109,3 +109,63 @@ async fn adjust(slot: &Mutex<Option<u64>>, change: impl FnOnce(u64) -> u64) {
         *n = change(*n);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use maplink::{
+        config::Settings,
+        domain::{FileFormat, Session},
+        session::{SqliteSessionStore, open_pool},
+    };
+
+    use super::*;
+
+    async fn add_session(store: &dyn SessionStore) {
+        let session = Session::new(
+            "a.csv",
+            FileFormat::Csv,
+            "Maps",
+            1,
+            maplink::domain::now_ms(),
+        );
+        store.create(&session).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_delete_frees_its_room_without_counting_the_store_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteSessionStore::open(open_pool(&dir.path().join("m.db")).await.unwrap())
+            .await
+            .unwrap();
+        let files = FileStore::from_settings(&Settings {
+            data_dir: dir.path().to_path_buf(),
+            ..Settings::default()
+        })
+        .unwrap();
+        add_session(&store).await;
+        add_session(&store).await;
+        let usage = Usage::default();
+        assert_eq!(
+            usage.live_sessions(&store).await.unwrap(),
+            2,
+            "the first check counts"
+        );
+
+        // Another API instance adds one: this one does not know until it counts again.
+        add_session(&store).await;
+        usage.added(10).await;
+        assert_eq!(usage.live_sessions(&store).await.unwrap(), 3);
+        usage.removed(10).await;
+        assert_eq!(
+            usage.live_sessions(&store).await.unwrap(),
+            2,
+            "a delete is taken off the kept count; no request counts the store"
+        );
+        usage.recount(&store, &files).await;
+        assert_eq!(
+            usage.live_sessions(&store).await.unwrap(),
+            3,
+            "the background count sees all"
+        );
+    }
+}
