@@ -200,6 +200,7 @@ async fn malformed_ids_are_400_and_unknown_ids_404_with_the_seed_message() {
     let r = app
         .client
         .delete(app.url("/api/v1/ops/dead-jobs/%FF%FE"))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();

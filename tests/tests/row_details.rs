@@ -466,10 +466,12 @@ async fn a_retried_dead_job_still_writes_the_details_its_run_asked_for() {
         .await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     app.wait_for_status(&id, "failed", WAIT).await;
+    // Operator actions are declared JSON.
     let ops = |method: Method, path: String| {
         app.client
             .request(method, app.url(&path))
             .bearer_auth(OPS_TOKEN)
+            .header("content-type", "application/json")
             .send()
     };
     let task_id = eventually(WAIT, "the dead job", || async {
