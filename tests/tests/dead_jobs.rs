@@ -42,6 +42,16 @@ async fn ops(app: &TestApp, method: Method, path: &str) -> reqwest::Response {
     req.send().await.expect("ops request")
 }
 
+/// `POST /api/v1/ops/dead-jobs/{task_id}/retry` as an operator.
+async fn retry(app: &TestApp, task_id: &str) -> reqwest::Response {
+    ops(
+        app,
+        Method::POST,
+        &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
+    )
+    .await
+}
+
 /// The handle the dead list shows for session `id`.
 fn handle(id: &str) -> String {
     id.parse::<SessionId>().unwrap().handle()
@@ -132,12 +142,7 @@ async fn a_dead_job_is_listed_and_once_fixed_a_retry_completes_its_session(backe
     );
 
     fix(&app, &id).await;
-    let r = ops(
-        &app,
-        Method::POST,
-        &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
-    )
-    .await;
+    let r = retry(&app, &task_id).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let retried: Value = r.json().await.unwrap();
     assert_eq!(retried["session"], handle(&id).as_str());
@@ -151,12 +156,7 @@ async fn a_dead_job_is_listed_and_once_fixed_a_retry_completes_its_session(backe
     assert_eq!(list["dead_jobs"], serde_json::json!([]));
     assert_eq!(list["count"], 0);
     // The job left the dead list when it was retried: a second retry finds nothing.
-    let again = ops(
-        &app,
-        Method::POST,
-        &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
-    )
-    .await;
+    let again = retry(&app, &task_id).await;
     assert_error(again, StatusCode::NOT_FOUND, "dead_job_not_found").await;
     app.stop().await;
 }
@@ -492,12 +492,7 @@ async fn a_session_is_retried_from_the_dead_list_three_times_at_most(backend: Ba
     // The cause is never fixed: every retry dies again.
     let (id, mut task_id) = a_session_with_a_dead_job(&app).await;
     for retry in 1..=3 {
-        let r = ops(
-            &app,
-            Method::POST,
-            &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
-        )
-        .await;
+        let r = retry(&app, &task_id).await;
         assert_eq!(r.status(), StatusCode::ACCEPTED, "retry {retry}");
         let new_task = r.json::<Value>().await.unwrap()["task_id"]
             .as_str()
@@ -509,12 +504,7 @@ async fn a_session_is_retried_from_the_dead_list_three_times_at_most(backend: Ba
         })
         .await;
     }
-    let r = ops(
-        &app,
-        Method::POST,
-        &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
-    )
-    .await;
+    let r = retry(&app, &task_id).await;
     assert_error(r, StatusCode::CONFLICT, "retries_exhausted").await;
     let r = ops(&app, Method::POST, "/api/v1/ops/dead-jobs/retry").await;
     assert_eq!(
@@ -547,12 +537,7 @@ async fn dead_list_retries_count_against_the_callers_processing_limit() {
     })
     .await;
     let (id, task_id) = a_session_with_a_dead_job(&app).await;
-    let r = ops(
-        &app,
-        Method::POST,
-        &format!("/api/v1/ops/dead-jobs/{task_id}/retry"),
-    )
-    .await;
+    let r = retry(&app, &task_id).await;
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let job = eventually(WAIT, "the retried run dead again", || async {
         let job = dead_job_of(&app, &id).await;
