@@ -491,9 +491,9 @@ async fn a_session_is_retried_from_the_dead_list_three_times_at_most(backend: Ba
     let app = spawn(backend).await;
     // The cause is never fixed: every retry dies again.
     let (id, mut task_id) = a_session_with_a_dead_job(&app).await;
-    for retry in 1..=3 {
+    for n in 1..=3 {
         let r = retry(&app, &task_id).await;
-        assert_eq!(r.status(), StatusCode::ACCEPTED, "retry {retry}");
+        assert_eq!(r.status(), StatusCode::ACCEPTED, "retry {n}");
         let new_task = r.json::<Value>().await.unwrap()["task_id"]
             .as_str()
             .unwrap()
