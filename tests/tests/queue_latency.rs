@@ -60,13 +60,29 @@ async fn pickup_latencies(backend: QueueBackend) -> Vec<Duration> {
     latencies
 }
 
+/// Whether the pickups look like a blocking read rather than a poll. A poll interval
+/// of 200 ms (the previous design) puts the median near 100 ms and most pickups past
+/// 80 ms; a blocking read puts nearly all of them within milliseconds. The bound is on
+/// how many are slow, not on the slowest: on a loaded machine one sample may wait for
+/// a core for 100 ms or more whatever the design (seen: one of 60 at 155 ms with both
+/// cores busy), and the highest of 60 samples is that one sample.
 fn check(what: &str, latencies: &[Duration]) {
     let p50 = latencies[latencies.len() / 2];
-    let p99 = latencies[latencies.len() * 99 / 100];
-    eprintln!("{what}: idle enqueue → handler entry p50 {p50:?}, p99 {p99:?}");
-    // A poll interval of 200 ms (the previous design) shows as a p50 near 100 ms.
+    let p90 = latencies[latencies.len() * 9 / 10];
+    let slow = latencies
+        .iter()
+        .filter(|l| **l > Duration::from_millis(80))
+        .count();
+    eprintln!(
+        "{what}: idle enqueue → handler entry p50 {p50:?}, p90 {p90:?}, {slow} of {} over 80 ms",
+        latencies.len()
+    );
     assert!(p50 <= Duration::from_millis(15), "{what}: p50 {p50:?}");
-    assert!(p99 <= Duration::from_millis(80), "{what}: p99 {p99:?}");
+    assert!(
+        slow * 10 <= latencies.len(),
+        "{what}: {slow} of {} pickups took over 80 ms",
+        latencies.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
