@@ -167,6 +167,24 @@ impl RateLimiter {
     }
 }
 
+/// Takes one request of `kind` from `client`'s bucket; refused past the limit.
+async fn take(state: &AppState, client: Client, kind: Kind) -> Result<(), ApiError> {
+    let per_minute = match kind {
+        Kind::Upload => state.settings.rate_limit_uploads_per_minute,
+        Kind::Process => state.settings.rate_limit_process_per_minute,
+    };
+    let Some(rate) = Rate::per_minute(per_minute) else {
+        return Ok(());
+    };
+    match state.limiter.take(client, kind, rate).await {
+        Taken::Allowed => Ok(()),
+        Taken::Refused { wait } => Err(ApiError::RateLimited {
+            kind,
+            wait_secs: retry_after_secs(wait),
+        }),
+    }
+}
+
 /// Takes one processing request from the bucket of the client that sent a request
 /// with `headers` over a connection from `peer`: for handlers that start more than one
 /// run (the dead list's retries), one per run they start.
@@ -175,21 +193,8 @@ pub async fn take_process(
     peer: SocketAddr,
     headers: &axum::http::HeaderMap,
 ) -> Result<(), ApiError> {
-    let Some(rate) = Rate::per_minute(state.settings.rate_limit_process_per_minute) else {
-        return Ok(());
-    };
     let ip = client_ip(peer.ip(), headers, &state.settings.trusted_proxies);
-    match state
-        .limiter
-        .take(Client::from(ip), Kind::Process, rate)
-        .await
-    {
-        Taken::Allowed => Ok(()),
-        Taken::Refused { wait } => Err(ApiError::RateLimited {
-            kind: Kind::Process,
-            wait_secs: retry_after_secs(wait),
-        }),
-    }
+    take(state, Client::from(ip), Kind::Process).await
 }
 
 /// The rate limits, and for uploads the cap on one client's uploads in flight
@@ -198,10 +203,6 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     let Some(kind) = classify(req.method(), req.uri().path()) else {
         return next.run(req).await;
     };
-    let per_minute = match kind {
-        Kind::Upload => state.settings.rate_limit_uploads_per_minute,
-        Kind::Process => state.settings.rate_limit_process_per_minute,
-    };
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -209,14 +210,8 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     let Some(client) = peer.map(Client::from) else {
         return next.run(req).await;
     };
-    if let Some(rate) = Rate::per_minute(per_minute)
-        && let Taken::Refused { wait } = state.limiter.take(client, kind, rate).await
-    {
-        return ApiError::RateLimited {
-            kind,
-            wait_secs: retry_after_secs(wait),
-        }
-        .into_response();
+    if let Err(refused) = take(&state, client, kind).await {
+        return refused.into_response();
     }
     if kind == Kind::Upload {
         let limit = state.settings.max_uploads_per_client;

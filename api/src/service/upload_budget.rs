@@ -93,13 +93,16 @@ impl HeldBody {
             }
             let chunks = std::mem::take(chunks);
             let dir = self.budget.spool_dir.clone();
-            let file = blocking(move || {
-                std::fs::create_dir_all(&dir)?;
-                let mut file = tempfile::tempfile_in(&dir)?;
-                for c in &chunks {
-                    file.write_all(c)?;
-                }
-                Ok(file)
+            let file = super::blocking(move || {
+                let spool = || {
+                    std::fs::create_dir_all(&dir)?;
+                    let mut file = tempfile::tempfile_in(&dir)?;
+                    for c in &chunks {
+                        file.write_all(c)?;
+                    }
+                    Ok(file)
+                };
+                spool().map_err(|e| maplink::Error::io(&dir, e))
             })
             .await?;
             // Dropping the memory state gives its room back to the budget.
@@ -107,8 +110,13 @@ impl HeldBody {
             metrics::counter!(maplink::metrics::UPLOADS_SPOOLED).increment(1);
         }
         if let Held::Spooled(file) = &mut self.held {
-            let mut file = file.try_clone().map_err(internal)?;
-            blocking(move || file.write_all(&chunk)).await?;
+            let dir = self.budget.spool_dir.clone();
+            let mut file = file.try_clone().map_err(|e| maplink::Error::io(&dir, e))?;
+            super::blocking(move || {
+                file.write_all(&chunk)
+                    .map_err(|e| maplink::Error::io(&dir, e))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -135,19 +143,6 @@ impl HeldBody {
             }
         }
     }
-}
-
-fn internal(e: std::io::Error) -> ApiError {
-    ApiError::Internal(format!("upload spool: {e}"))
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(format!("upload spool: {e}")))?
-        .map_err(internal)
 }
 
 /// Uploads in flight per client.
